@@ -1,0 +1,57 @@
+# One command per task, the same locally and in CI.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+CHROMIUM ?= /usr/bin/chromium
+PIP := $(BIN)/python -m pip install -q -c constraints.txt
+
+.PHONY: run test test-fast lint bench soak docker-smoke install install-test browser clean
+
+# The virtualenv, created when missing and refreshed when the project's requirements change.
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) --upgrade pip
+	$(PIP) -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PIP) -e '.[test,lint]'
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test browser
+
+# Debian's Chromium for the browser tests (playwright cannot download its own browser here).
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium fonts-dejavu-core; \
+	fi
+
+run: install
+	@echo "Label Smoothing Explorer: open http://$(HOST):$(PORT)"
+	$(BIN)/python -m app serve --host $(HOST) --port $(PORT)
+
+test: install-test
+	$(BIN)/python -m pytest
+
+test-fast: install-test
+	$(BIN)/python -m pytest -m "not e2e and not slow"
+
+lint: install-test
+	$(BIN)/ruff check app tests bench
+	$(BIN)/mypy
+	$(BIN)/pip-audit --skip-editable --progress-spinner off || echo "pip-audit could not finish (it needs the vulnerability service)"
+
+bench: install-test
+	$(BIN)/python -m bench.all
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

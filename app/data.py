@@ -1,0 +1,141 @@
+"""Datasets for the explorer: 2-D blobs with the blog's knobs, and scikit-learn's bundled tables.
+
+Blog scenarios (SCIENCE.md §6): semantically similar classes (`similarity`), incorrectly labelled
+data (`label_noise`, training labels only), unshuffled data (`ordered`). Nothing is downloaded:
+digits, wine and iris ship inside scikit-learn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+K = 3  # the toy is a three-class problem throughout
+DATASETS = ("blobs", "digits", "digits-similar", "wine", "iris")
+DIGIT_TRIOS = {"digits": (0, 1, 7), "digits-similar": (3, 5, 8)}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A train/validation split; `flipped` marks training points whose label noise changed."""
+
+    name: str
+    x_train: np.ndarray  # (N, D) float32
+    y_train: np.ndarray  # (N,) int64, the labels the model is trained on (noisy where flipped)
+    x_val: np.ndarray  # (V, D) float32
+    y_val: np.ndarray  # (V,) int64, always clean
+    flipped: np.ndarray  # (N,) bool
+    y_true: np.ndarray  # (N,) int64, the clean training labels
+    class_names: tuple[str, str, str]
+
+    @property
+    def input_dim(self) -> int:
+        return int(self.x_train.shape[1])
+
+
+def make_dataset(
+    name: str = "blobs",
+    *,
+    points: int = 600,
+    similarity: float = 0.0,
+    label_noise: float = 0.0,
+    seed: int = 0,
+) -> Dataset:
+    """Build a dataset deterministically from `seed`; validation labels are never flipped."""
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    if not 0.0 <= similarity <= 1.0:
+        raise ValueError(f"similarity must be between 0 and 1, got {similarity}")
+    if not 0.0 <= label_noise <= 0.5:
+        raise ValueError(f"label noise must be between 0 and 0.5, got {label_noise}")
+    rng = np.random.default_rng(seed)
+    if name == "blobs":
+        if points < 30:
+            raise ValueError(f"blobs needs at least 30 points, got {points}")
+        x_tr, y_tr = _blobs(points, similarity, rng)
+        x_va, y_va = _blobs(max(points // 2, 30), similarity, rng)
+        names: tuple[str, str, str] = ("class 0", "class 1", "class 2")
+    else:
+        x, y, names = _table(name)
+        x_tr, y_tr, x_va, y_va = _split(x, y, rng)
+    noisy, flipped = _flip(y_tr, label_noise, rng)
+    return Dataset(
+        name=name,
+        x_train=x_tr.astype(np.float32),
+        y_train=noisy,
+        x_val=x_va.astype(np.float32),
+        y_val=y_va.astype(np.int64),
+        flipped=flipped,
+        y_true=y_tr.astype(np.int64),
+        class_names=names,
+    )
+
+
+def blob_centres(similarity: float) -> np.ndarray:
+    """Class centres (3, 2): a triangle; similarity pulls centres 0 and 1 together (1: nearly one)."""
+    angles = np.pi / 2 + 2 * np.pi * np.arange(K) / K
+    centres = 2.0 * np.stack([np.cos(angles), np.sin(angles)], axis=1)  # (3, 2)
+    mid = (centres[0] + centres[1]) / 2
+    pull = 0.9 * similarity
+    centres[0] += pull * (mid - centres[0])
+    centres[1] += pull * (mid - centres[1])
+    return centres
+
+
+def _blobs(n: int, similarity: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    y = np.arange(n) % K
+    rng.shuffle(y)
+    x = blob_centres(similarity)[y] + 0.45 * rng.standard_normal((n, 2))
+    return x, y.astype(np.int64)
+
+
+def _table(name: str) -> tuple[np.ndarray, np.ndarray, tuple[str, str, str]]:
+    from sklearn import datasets  # imported lazily: only these datasets need it
+
+    if name in DIGIT_TRIOS:
+        trio = DIGIT_TRIOS[name]
+        bunch = datasets.load_digits()
+        keep = np.isin(bunch.target, trio)
+        x = bunch.data[keep].astype(np.float64)
+        y = np.searchsorted(np.array(trio), bunch.target[keep])
+        names = (f"digit {trio[0]}", f"digit {trio[1]}", f"digit {trio[2]}")
+    else:
+        bunch = datasets.load_wine() if name == "wine" else datasets.load_iris()
+        x, y = bunch.data.astype(np.float64), bunch.target
+        names = (str(bunch.target_names[0]), str(bunch.target_names[1]), str(bunch.target_names[2]))
+    std = x.std(axis=0)
+    x = (x - x.mean(axis=0)) / np.where(std > 0, std, 1.0)
+    return x, y.astype(np.int64), names
+
+
+def _split(
+    x: np.ndarray, y: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Stratified 2/3 train, 1/3 validation."""
+    train, val = [], []
+    for c in range(K):
+        idx = rng.permutation(np.flatnonzero(y == c))
+        cut = (2 * idx.size) // 3
+        train.append(idx[:cut])
+        val.append(idx[cut:])
+    tr = rng.permutation(np.concatenate(train))
+    va = rng.permutation(np.concatenate(val))
+    return x[tr], y[tr], x[va], y[va]
+
+
+def _flip(y: np.ndarray, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Flip `fraction` of the labels, each to one of the other classes at random."""
+    noisy = y.astype(np.int64).copy()
+    flipped = np.zeros(y.size, dtype=bool)
+    n = int(round(fraction * y.size))
+    if n:
+        idx = rng.choice(y.size, size=n, replace=False)
+        noisy[idx] = (noisy[idx] + rng.integers(1, K, size=n)) % K
+        flipped[idx] = True
+    return noisy, flipped
+
+
+def class_order(y: np.ndarray) -> np.ndarray:
+    """Indices sorted by class (stable): the blog's unshuffled order, all of class 0 first."""
+    return np.argsort(y, kind="stable")

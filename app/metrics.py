@@ -1,0 +1,95 @@
+"""Accuracy, NLL, calibration (ECE, reliability bins), logit gap and temperature scaling.
+
+ECE as in the paper (Müller et al. 2019 §3, after Guo et al. 2017): 15 equal-width bins of the
+confidence (the max probability); ECE = Σ_b (n_b/N)·|acc_b − conf_b|. SCIENCE.md §5.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+N_BINS = 15
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)  # type: ignore[no-any-return]
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))  # type: ignore[no-any-return]
+
+
+def accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
+    return float((probs.argmax(axis=-1) == labels).mean())
+
+
+def nll(logits: np.ndarray, labels: np.ndarray) -> float:
+    """Mean negative log-likelihood of the labels (natural log)."""
+    lp = log_softmax(np.asarray(logits, dtype=np.float64))
+    return float(-lp[np.arange(labels.size), labels].mean())
+
+
+@dataclass(frozen=True)
+class Reliability:
+    """Per bin: number of points, mean confidence, accuracy (NaN-free: empty bins hold 0)."""
+
+    edges: np.ndarray  # (B + 1,)
+    count: np.ndarray  # (B,) int
+    confidence: np.ndarray  # (B,)
+    accuracy: np.ndarray  # (B,)
+    ece: float
+
+
+def reliability(probs: np.ndarray, labels: np.ndarray, n_bins: int = N_BINS) -> Reliability:
+    """Equal-width bins on the max probability; a confidence of exactly 1 falls in the last bin."""
+    probs = np.asarray(probs, dtype=np.float64)
+    conf = probs.max(axis=-1)
+    hit = (probs.argmax(axis=-1) == labels).astype(np.float64)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    # bin b holds conf in (edges[b], edges[b + 1]], as in Guo et al.; conf = 0 cannot occur
+    idx = np.clip(np.ceil(conf * n_bins).astype(np.int64) - 1, 0, n_bins - 1)
+    count = np.bincount(idx, minlength=n_bins)
+    conf_sum = np.bincount(idx, weights=conf, minlength=n_bins)
+    hit_sum = np.bincount(idx, weights=hit, minlength=n_bins)
+    safe = np.maximum(count, 1)
+    mean_conf, acc = conf_sum / safe, hit_sum / safe
+    ece = float(np.abs(hit_sum - conf_sum).sum() / max(conf.size, 1))
+    return Reliability(edges=edges, count=count, confidence=mean_conf, accuracy=acc, ece=ece)
+
+
+def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, n_bins: int = N_BINS) -> float:
+    return reliability(probs, labels, n_bins).ece
+
+
+def logit_gap(logits: np.ndarray, labels: np.ndarray) -> float:
+    """Mean over points of the correct logit minus the mean of the wrong logits."""
+    z = np.asarray(logits, dtype=np.float64)
+    k = z.shape[-1]
+    correct = z[np.arange(labels.size), labels]
+    wrong_mean = (z.sum(axis=-1) - correct) / (k - 1)
+    return float((correct - wrong_mean).mean())
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray, lo: float = 0.05, hi: float = 20.0) -> float:
+    """T > 0 minimising the NLL of logits / T (golden-section search on log T; NLL is unimodal in it)."""
+    z = np.asarray(logits, dtype=np.float64)
+    a, b = math.log(lo), math.log(hi)
+    ratio = (math.sqrt(5) - 1) / 2
+    c, d = b - ratio * (b - a), a + ratio * (b - a)
+    fc, fd = nll(z / math.exp(c), labels), nll(z / math.exp(d), labels)
+    for _ in range(40):
+        if fc < fd:
+            b, d, fd = d, c, fc
+            c = b - ratio * (b - a)
+            fc = nll(z / math.exp(c), labels)
+        else:
+            a, c, fc = c, d, fd
+            d = a + ratio * (b - a)
+            fd = nll(z / math.exp(d), labels)
+    return math.exp((a + b) / 2)
