@@ -47,7 +47,7 @@ def loss_floor(eps: float, k: int) -> float:
     _check(eps, k)
     p_true = 1.0 - eps + eps / k
     p_wrong = eps / k
-    h = -p_true * math.log(p_true) if p_true > 0 else 0.0
+    h = -p_true * math.log(p_true) if 0 < p_true < 1 else 0.0
     if p_wrong > 0:
         h -= (k - 1) * p_wrong * math.log(p_wrong)
     return h

@@ -149,4 +149,6 @@ def merge_config(base: RunConfig, changes: dict[str, Any]) -> RunConfig:
 
 def finite(x: float | None) -> float | None:
     """JSON-safe float: NaN and ±inf become None."""
-    return None if x is None or not math.isfinite(x) else float(x)
+    if x is None or isinstance(x, int):
+        return x
+    return float(x) if math.isfinite(x) else None

@@ -1,0 +1,192 @@
+"""Command line: `python -m app serve | run | sweep`.
+
+run   trains the twin (ε = 0 and ε) and prints a table, or one JSON object with --json.
+sweep trains one model per ε as one vectorized bank; --json, --csv FILE, --html FILE.
+serve serves the live explorer (uvicorn; workers = CPU count in production).
+Bad flags give one clear line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from .schema import ControlError, RunConfig, merge_config
+
+REPORT_KEYS = (
+    "eps", "steps", "train_loss", "val_loss", "train_acc", "val_acc", "ece", "logit_gap", "val_logit_gap",
+    "dist_correct", "dist_incorrect", "incorrect_spread", "loss_floor", "optimal_logit_gap",
+)
+
+
+class UsageError(Exception):
+    """A bad flag or value: printed as one line, exit status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _add_run_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dataset", help="blobs, digits, digits-similar, wine or iris (default blobs)")
+    p.add_argument("--steps", type=int, default=3000, help="optimizer steps (default 3000)")
+    p.add_argument("--seed", type=int, help="seeds data, initial weights and batches (default 0)")
+    p.add_argument("--lr", type=float, help="learning rate (default 0.01)")
+    p.add_argument("--optimizer", help="adam (default) or sgd")
+    p.add_argument("--weight-decay", type=float, help="L2 weight decay (default 0)")
+    p.add_argument("--batch-size", type=int, help="minibatch size (default 128)")
+    p.add_argument("--hidden", type=int, help="hidden width (default 32)")
+    p.add_argument("--penultimate", type=int, help="penultimate dimension d (default 8)")
+    p.add_argument("--points", type=int, help="training points for blobs (default 600)")
+    p.add_argument("--device", help="auto (default), cpu or cuda")
+    p.add_argument("--similarity", type=float, help="blobs: 0 far apart … 1 classes 0 and 1 overlap")
+    p.add_argument("--label-noise", type=float, help="fraction of training labels flipped, 0 to 0.5")
+    p.add_argument("--ordered", action="store_true", default=None, help="unshuffled: class 0, then 1, then 2")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="python -m app", description="Label Smoothing Explorer")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    serve = sub.add_parser("serve", help="serve the live explorer")
+    serve.add_argument("--host", help="default 127.0.0.1 (HOST)")
+    serve.add_argument("--port", type=int, help="default 8000 (PORT)")
+    serve.add_argument("--workers", type=int, help="uvicorn worker processes; 0 = one per CPU (WORKERS)")
+    serve.add_argument("--device", help="auto, cpu or cuda (DEVICE)")
+    run = sub.add_parser("run", help="train the twin (ε = 0 and ε) and report")
+    _add_run_flags(run)
+    run.add_argument("--eps", type=float, help="the smoothed run's ε, 0 to 1 (default 0.1)")
+    sweep = sub.add_parser("sweep", help="train one model per ε as one bank and report")
+    _add_run_flags(sweep)
+    sweep.add_argument("--eps", default="0:0.5:0.05", help="START:STOP:STEP or a comma list (default 0:0.5:0.05)")
+    sweep.add_argument("--csv", metavar="FILE", help="write the results as CSV")
+    sweep.add_argument("--html", metavar="FILE", help="write a standalone Plotly report")
+    return parser
+
+
+def parse_eps_list(spec: str) -> list[float]:
+    """'0:0.5:0.05' (inclusive) or '0,0.1,0.3' → ε values, validated."""
+    from .schema import MAX_SWEEP_MODELS
+
+    try:
+        if ":" in spec:
+            start, stop, step = (float(s) for s in spec.split(":"))
+            if step <= 0:
+                raise UsageError("--eps: the step of START:STOP:STEP must be positive")
+            count = int(round((stop - start) / step)) + 1
+            values = [round(start + i * step, 10) for i in range(max(count, 0))]
+        else:
+            values = [float(s) for s in spec.split(",") if s.strip()]
+    except ValueError:
+        raise UsageError(f"--eps: expected START:STOP:STEP or a comma list of numbers, got {spec!r}") from None
+    if not values:
+        raise UsageError(f"--eps: no ε values in {spec!r}")
+    if len(values) > MAX_SWEEP_MODELS:
+        raise UsageError(f"--eps: at most {MAX_SWEEP_MODELS} ε values in one sweep, got {len(values)}")
+    bad = [v for v in values if not 0.0 <= v <= 1.0]
+    if bad:
+        raise UsageError(f"--eps: every ε must be between 0 and 1, got {bad[0]:g}")
+    return values
+
+
+def config_from_args(args: argparse.Namespace, eps: float | None) -> RunConfig:
+    fields = ("dataset", "seed", "lr", "optimizer", "weight_decay", "batch_size", "hidden", "penultimate",
+              "points", "device", "similarity", "label_noise", "ordered")
+    changes: dict[str, Any] = {f: getattr(args, f) for f in fields if getattr(args, f) is not None}
+    if eps is not None:
+        changes["eps"] = eps
+    try:
+        return merge_config(RunConfig(), changes)
+    except ControlError as err:
+        raise UsageError(str(err).replace("bad run settings: ", "")) from None
+
+
+def train(config: RunConfig, steps: int, sweep_eps: list[float] | None, quiet: bool) -> dict[str, Any]:
+    import torch
+    from tqdm import tqdm
+
+    from .session import TrainingSession
+
+    torch.set_num_threads(1)
+    if steps < 0:
+        raise UsageError(f"--steps must be 0 or more, got {steps}")
+    try:
+        session = TrainingSession(config, sweep_eps)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    with tqdm(total=steps, desc="training", unit="step", file=sys.stderr, disable=quiet, mininterval=0.2) as bar:
+        done = 0
+        while done < steps and not session.diverged:
+            n = session.step(min(100, steps - done))
+            done += n
+            bar.update(n)
+    runs = session.run_metrics()
+    if session.diverged:
+        print(f"warning: {session.diverged}", file=sys.stderr)
+    cfg = config.model_dump()
+    cfg.update(steps=steps, device=str(session.device))
+    if sweep_eps is not None:
+        cfg["eps"] = sweep_eps
+    return {"config": cfg, "runs": {name: {k: m.get(k) for k in REPORT_KEYS} for name, m in runs.items()}}
+
+
+def _table(rows: dict[str, dict[str, Any]]) -> str:
+    keys = REPORT_KEYS
+    names = list(rows)
+    width = max(12, *(len(n) for n in names))
+    out = ["".ljust(20) + "".join(n.rjust(width + 2) for n in names)]
+    for k in keys:
+        cells = []
+        for n in names:
+            v = rows[n].get(k)
+            cells.append(("—" if v is None else f"{v:.4g}").rjust(width + 2))
+        out.append(k.ljust(20) + "".join(cells))
+    return "\n".join(out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command == "serve":
+            from .serve import serve
+
+            return serve(args)
+        if args.command == "run":
+            result = train(config_from_args(args, args.eps), args.steps, None, args.quiet)
+            if args.json:
+                print(json.dumps(result))
+            else:
+                print(_table(result["runs"]))
+            return 0
+        sweep_eps = parse_eps_list(args.eps)
+        result = train(config_from_args(args, None), args.steps, sweep_eps, args.quiet)
+        runs = list(result["runs"].values())
+        from .report import write_csv, write_html
+
+        if args.csv:
+            write_csv(args.csv, runs)
+        if args.html:
+            write_html(args.html, result["config"], runs)
+        if args.json:
+            print(json.dumps({"config": result["config"], "runs": runs}))
+        else:
+            print(_table(result["runs"]))
+        return 0
+    except UsageError as err:
+        print(f"python -m app: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        print(f"python -m app: error: {err.strerror or err} ({getattr(err, 'filename', '')})", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
