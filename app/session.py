@@ -35,8 +35,8 @@ class RunSnapshot:
     metrics: dict[str, float | None]
     points: np.ndarray  # (S, 2) projection onto the template plane
     templates: np.ndarray  # (3, 2)
-    distances: np.ndarray  # (S, 3) ‖x̃ − w̃_k‖
-    probs: np.ndarray  # (S, 3)
+    class_distances: np.ndarray  # (3, 3) mean ‖x̃ − w̃_k‖ over the points of class c (row c, column k)
+    probs: np.ndarray  # (S, 3) for the display subsample
     reliability: M.Reliability  # on the validation set
     region_class: np.ndarray | None = None  # (G·G,) argmax over the input-space grid
     region_conf: np.ndarray | None = None  # (G·G,) max probability there
@@ -223,7 +223,7 @@ class TrainingSession:
             run = RunSnapshot(
                 name=name, eps=eps, metrics={k: finite(v) for k, v in metrics.items()},
                 points=proj.points.astype(np.float32), templates=proj.templates.astype(np.float32),
-                distances=d_all[m][di].astype(np.float32), probs=M.softmax(lt[m][di]).astype(np.float32),
+                class_distances=_class_distances(d_all[m], y_tr), probs=M.softmax(lt[m][di]).astype(np.float32),
                 reliability=rel,
             )
             if grid_probs is not None:
@@ -261,6 +261,14 @@ class TrainingSession:
     def run_metrics(self) -> dict[str, dict[str, float | None]]:
         """The latest metrics per run name (takes a snapshot)."""
         return {r.name: r.metrics for r in self.snapshot().runs}
+
+
+def _class_distances(dists: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """(3, 3): row c is the mean distance from class c's points to each template."""
+    sums = np.zeros((K, K))
+    np.add.at(sums, labels, dists)
+    counts = np.bincount(labels, minlength=K)[:, None]
+    return (sums / np.maximum(counts, 1)).astype(np.float32)
 
 
 def _display_subsample(data: Dataset, count: int, seed: int) -> np.ndarray:

@@ -1,0 +1,150 @@
+"""LiveSession: a TrainingSession plus what a live connection adds (play state, speed, fps, pending steps).
+
+Synchronous and I/O-free: ws.py calls `apply` for each validated control and `tick` on a worker thread.
+ε and the learning rate change live at the next step; dataset and model settings reset the run.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from . import __version__
+from .frames import encode_snapshot
+from .schema import (
+    MAX_CONTROLS_PER_SECOND,
+    MAX_FPS,
+    MAX_SPEED,
+    ControlError,
+    Pause,
+    Play,
+    Reset,
+    RunConfig,
+    Set,
+    Step,
+    Sweep,
+    merge_config,
+)
+from .session import TrainingSession
+
+DEFAULT_SPEED = 3  # steps per frame: 90 steps/s at 30 fps, the effect shows within seconds
+REGIONS_EVERY = 3  # decision regions (input-space panel) ride on every 3rd frame
+
+
+class LiveSession:
+    def __init__(self, config: RunConfig, *, fps_cap: int = 30, max_steps_per_second: int = 2_000) -> None:
+        self.session = TrainingSession(config)
+        self.fps_cap = min(fps_cap, MAX_FPS)
+        self.fps = self.fps_cap
+        self.speed = DEFAULT_SPEED
+        self.max_steps_per_second = max_steps_per_second
+        self.playing = False
+        self.pending_steps = 0
+        self.dirty = True  # something changed that the client has not seen in a frame yet
+        self.frames = 0
+        self._rate_window: list[float] = []
+        self._steps_log: list[tuple[float, int]] = []
+
+    # ---- controls ---------------------------------------------------------------------------------
+    def admit(self, now: float) -> None:
+        """Rate limit: at most MAX_CONTROLS_PER_SECOND control messages in any one second."""
+        self._rate_window = [t for t in self._rate_window if now - t < 1.0]
+        if len(self._rate_window) >= MAX_CONTROLS_PER_SECOND:
+            raise ControlError(f"too many control messages: at most {MAX_CONTROLS_PER_SECOND} per second")
+        self._rate_window.append(now)
+
+    def apply(self, ctrl: Play | Pause | Step | Set | Reset | Sweep) -> None:
+        """Apply one validated control; raises ControlError (state unchanged) if it cannot be applied."""
+        s = self.session
+        if isinstance(ctrl, Play):
+            if s.diverged:
+                raise ControlError(f"{s.diverged}")
+            self.playing = True
+        elif isinstance(ctrl, Pause):
+            self.playing = False
+        elif isinstance(ctrl, Step):
+            if s.diverged:
+                raise ControlError(f"{s.diverged}")
+            self.pending_steps = min(self.pending_steps + ctrl.n, MAX_SPEED)
+        elif isinstance(ctrl, Set):
+            if ctrl.eps is not None and s.is_sweep:
+                raise ControlError("this connection is running a sweep; its ε values are fixed")
+            if ctrl.eps is not None:
+                s.set_eps(ctrl.eps)
+            if ctrl.lr is not None:
+                s.set_lr(ctrl.lr)
+            if ctrl.speed is not None:
+                self.speed = ctrl.speed
+            if ctrl.fps is not None:
+                self.fps = min(ctrl.fps, self.fps_cap)
+        elif isinstance(ctrl, Reset):
+            config = merge_config(s.config, ctrl.config)
+            self._reset(config, None)
+        elif isinstance(ctrl, Sweep):
+            config = merge_config(s.config, ctrl.config)
+            self._reset(config, list(ctrl.eps))
+        self.dirty = True
+
+    def _reset(self, config: RunConfig, sweep_eps: list[float] | None) -> None:
+        try:
+            self.session = TrainingSession(config, sweep_eps)  # built fully before it replaces the old one
+        except ValueError as err:
+            raise ControlError(str(err)) from None
+        self.pending_steps = 0
+        self._steps_log.clear()
+
+    # ---- work -------------------------------------------------------------------------------------
+    def steps_per_tick(self) -> int:
+        """Steps the next tick takes: the speed while playing (capped by the rate cap), or pending steps."""
+        if self.session.diverged:
+            return 0
+        if self.playing:
+            return max(1, min(self.speed, self.max_steps_per_second // max(self.fps, 1)))
+        return self.pending_steps
+
+    def tick(self, want_frame: bool) -> bytes | None:
+        """Train this tick's steps; build a frame if wanted and something changed. Runs on a worker thread."""
+        n = self.steps_per_tick()
+        if n:
+            done = self.session.step(n)
+            self.pending_steps = max(0, self.pending_steps - n) if not self.playing else 0
+            now = time.monotonic()
+            self._steps_log.append((now, done))
+            self._steps_log = [(t, k) for t, k in self._steps_log if now - t < 2.0]
+            self.dirty = True
+            if self.session.diverged:
+                self.playing = False
+                self.pending_steps = 0
+        if not (want_frame and self.dirty):
+            return None
+        self.dirty = False
+        self.frames += 1
+        with_regions = self.frames % REGIONS_EVERY == 1
+        snap = self.session.snapshot(regions=with_regions)
+        return encode_snapshot(snap, playing=self.playing, steps_per_s=round(self.steps_per_second(), 1),
+                               mode="sweep" if self.session.is_sweep else "twin")
+
+    def steps_per_second(self) -> float:
+        if len(self._steps_log) < 2:
+            return 0.0
+        span = self._steps_log[-1][0] - self._steps_log[0][0]
+        return sum(k for _, k in self._steps_log[1:]) / span if span > 0 else 0.0
+
+    def state(self) -> dict[str, Any]:
+        """The server-confirmed settings, sent as a text message after every control."""
+        s = self.session
+        return {
+            "type": "state",
+            "playing": self.playing,
+            "step": s.step_count,
+            "speed": self.speed,
+            "fps": self.fps,
+            "lr": s.lr,
+            "eps": s.eps_values[-1] if not s.is_sweep else None,
+            "sweep_eps": s.eps_values if s.is_sweep else None,
+            "mode": "sweep" if s.is_sweep else "twin",
+            "config": s.config.model_dump(),
+            "device": str(s.device),
+            "diverged": s.diverged,
+            "version": __version__,
+        }
