@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from . import __version__
 from .access import COOKIE, token_ok
 from .loss import CONVENTION, calculate
+from .scenarios import SCENARIOS
 from .schema import RunConfig
 
 router = APIRouter()
@@ -30,7 +31,7 @@ async def page(request: Request) -> Response:
     return request.app.state.templates.TemplateResponse(
         request, "index.html",
         {"version": __version__, "plotly": VENDOR_PLOTLY, "defaults": RunConfig().model_dump(),
-         "convention": CONVENTION},
+         "convention": CONVENTION, "scenarios": [s.as_dict() for s in SCENARIOS]},
     )
 
 
@@ -44,6 +45,18 @@ async def healthz(request: Request) -> dict[str, Any]:
         "sessions": state.registry.count(),
         "max_sessions": state.settings.max_sessions,
     }
+
+
+@router.get("/api/scenarios")
+async def api_scenarios() -> list[dict[str, Any]]:
+    """The blog's scenarios: key, title, RunConfig changes, what to look for."""
+    return [s.as_dict() for s in SCENARIOS]
+
+
+@router.get("/api/config")
+async def api_config() -> dict[str, Any]:
+    """The default run settings and every field's description (the page builds its controls from it)."""
+    return {"defaults": RunConfig().model_dump(), "schema": RunConfig.model_json_schema()}
 
 
 class CalcRequest(BaseModel):
