@@ -84,3 +84,21 @@ def distance_summary(dists: np.ndarray | torch.Tensor, labels: np.ndarray | torc
         "dist_incorrect": float(wrong.mean()),
         "incorrect_spread": float(spread.mean()),
     }
+
+
+def project_bank(
+    acts: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, previous: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """project_to_template_plane for a whole bank at once, in torch (the live path; same recipe).
+
+    acts (M, S, d), weight (M, 3, d), bias (M, 3), previous basis (M, d + 1, 2) or None →
+    points (M, S, 2), templates (M, 3, 2), basis (M, d + 1, 2).
+    """
+    w_aug = torch.cat([weight, bias.unsqueeze(-1)], dim=-1)  # (M, 3, d + 1)
+    centre = w_aug.mean(dim=1, keepdim=True)  # (M, 1, d + 1)
+    q, _ = torch.linalg.qr((w_aug[:, 1:] - w_aug[:, :1]).mT)  # (M, d + 1, 2)
+    if previous is not None and previous.shape == q.shape:
+        u, _, vt = torch.linalg.svd(q.mT @ previous)  # (M, 2, 2) orthogonal Procrustes
+        q = q @ (u @ vt)
+    x_aug = torch.cat([acts, torch.ones_like(acts[..., :1])], dim=-1)  # (M, S, d + 1)
+    return (x_aug - centre) @ q, (w_aug - centre) @ q, q

@@ -2,7 +2,11 @@
 
 input → hidden (ReLU) → penultimate (ReLU, dimension d) → 3 logits with bias. Every model in the
 bank starts from the same weights and sees the same minibatches, so any difference comes from ε alone.
-Adam and SGD act elementwise, so one optimizer over the (M, ...) parameters equals M optimizers.
+
+Tiny models are overhead-bound, so a step is a handful of batched kernels: all parameters of all
+models live in one flat tensor (each parameter one contiguous (M, ...) block of it), the backward pass
+is written out by hand (checked against autograd in the tests), and the optimizer updates that one
+tensor. Adam and SGD act elementwise, so one optimizer over the bank equals M separate optimizers.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import math
 import torch
 from torch import nn
 
-from .loss import bank_smoothed_cross_entropy
+from .loss import smoothed_targets
 
 
 def resolve_device(name: str) -> torch.device:
@@ -28,8 +32,23 @@ def resolve_device(name: str) -> torch.device:
     raise ValueError(f"unknown device {name!r}; choose auto, cpu or cuda")
 
 
+def _layout(m: int, in_dim: int, hidden: int, penultimate: int, k: int) -> list[tuple[int, ...]]:
+    """Shapes of w1, b1, w2, b2, w3, b3, each with the leading model axis."""
+    return [(m, hidden, in_dim), (m, hidden), (m, penultimate, hidden), (m, penultimate),
+            (m, k, penultimate), (m, k)]
+
+
+def _views(flat: torch.Tensor, shapes: list[tuple[int, ...]]) -> list[torch.Tensor]:
+    out, offset = [], 0
+    for shape in shapes:
+        n = math.prod(shape)
+        out.append(flat[offset : offset + n].view(shape))
+        offset += n
+    return out
+
+
 class ModelBank(nn.Module):
-    """M identical-at-init MLPs; parameters carry a leading model axis M."""
+    """M identical-at-init MLPs; `flat` holds every parameter, w1 … b3 are (M, ...) views of it."""
 
     def __init__(
         self,
@@ -44,39 +63,73 @@ class ModelBank(nn.Module):
     ) -> None:
         super().__init__()
         g = torch.Generator().manual_seed(seed)
-        shapes = [(hidden, in_dim), (penultimate, hidden), (k, penultimate)]
-        params = []
-        for out_dim, fan_in in shapes:  # nn.Linear's default init: U(±1/√fan_in)
-            bound = 1.0 / math.sqrt(fan_in)
+        self.m, self.shapes = m, _layout(m, in_dim, hidden, penultimate, k)
+        blocks = []
+        for out_dim, fan_in in ((hidden, in_dim), (penultimate, hidden), (k, penultimate)):
+            bound = 1.0 / math.sqrt(fan_in)  # nn.Linear's default init: U(±1/√fan_in)
             w = (torch.rand(out_dim, fan_in, generator=g) * 2 - 1) * bound
             b = (torch.rand(out_dim, generator=g) * 2 - 1) * bound
-            params += [w, b]
-        self.m = m
-        tensors = [p.unsqueeze(0).repeat(m, *([1] * p.dim())).to(device) for p in params]
-        self.w1, self.b1, self.w2, self.b2, self.w3, self.b3 = (nn.Parameter(t) for t in tensors)
+            blocks += [w.expand(m, -1, -1).reshape(-1), b.expand(m, -1).reshape(-1)]
+        self.flat = nn.Parameter(torch.cat(blocks).to(device))
+        self.flat.grad = torch.zeros_like(self.flat)
+        with torch.no_grad():
+            self.w1, self.b1, self.w2, self.b2, self.w3, self.b3 = _views(self.flat, self.shapes)
+            self.g_w1, self.g_b1, self.g_w2, self.g_b2, self.g_w3, self.g_b3 = _views(self.flat.grad, self.shapes)
 
+    @torch.no_grad()
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x (B, D), shared by all models → penultimate activations (M, B, d) and logits (M, B, K)."""
+        """x (B, D), shared by all models → penultimate activations (M, B, d) and logits (M, B, K).
+
+        No autograd graph: gradients come from `backward`, written out by hand.
+        """
+        return self._forward(x)[1:]
+
+    def _forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         h = torch.relu(torch.baddbmm(self.b1.unsqueeze(1), x.expand(self.m, -1, -1), self.w1.mT))  # (M, B, H)
         acts = torch.relu(torch.baddbmm(self.b2.unsqueeze(1), h, self.w2.mT))  # (M, B, d)
         logits = torch.baddbmm(self.b3.unsqueeze(1), acts, self.w3.mT)  # (M, B, K)
-        return acts, logits
+        return h, acts, logits
 
     def templates(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The class templates: last-layer weights (M, K, d) and biases (M, K)."""
         return self.w3.detach(), self.b3.detach()
 
+    def parameter_views(self) -> list[torch.Tensor]:
+        return [self.w1, self.b1, self.w2, self.b2, self.w3, self.b3]
+
+    @torch.no_grad()
+    def backward(self, x: torch.Tensor, y: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+        """Forward, each model's mean smoothed loss (M,), and its gradient written into flat.grad.
+
+        ∂L/∂z = (p − q')/B for every model at once (blog §5), then back through the three layers.
+        """
+        b, k = x.shape[0], self.w3.shape[1]
+        h, acts, logits = self._forward(x)
+        log_p = torch.log_softmax(logits, dim=-1)  # (M, B, K)
+        q = smoothed_targets(y, k, eps.view(-1, 1))  # (M, B, K)
+        losses = -(q * log_p).sum(dim=-1).mean(dim=-1)  # (M,)
+        dz = (log_p.exp_().sub_(q)).div_(b)  # (M, B, K)
+        torch.bmm(dz.mT, acts, out=self.g_w3)  # (M, K, d)
+        torch.sum(dz, dim=1, out=self.g_b3)
+        da = torch.bmm(dz, self.w3).mul_(acts > 0)  # (M, B, d)
+        torch.bmm(da.mT, h, out=self.g_w2)  # (M, d, H)
+        torch.sum(da, dim=1, out=self.g_b2)
+        dh = torch.bmm(da, self.w2).mul_(h > 0)  # (M, B, H)
+        torch.matmul(dh.mT, x, out=self.g_w1)  # (M, H, D)
+        torch.sum(dh, dim=1, out=self.g_b1)
+        return losses
+
 
 def make_optimizer(
     bank: ModelBank, name: str, lr: float, *, momentum: float = 0.9, weight_decay: float = 0.0
 ) -> torch.optim.Optimizer:
-    """Adam (default) or SGD with momentum over the whole bank; both elementwise, so per model."""
-    params = list(bank.parameters())
-    foreach = params[0].device.type != "cpu"
+    """Adam (default) or SGD with momentum over the bank's one flat tensor: elementwise, so per model."""
+    params = [bank.flat]
     if name == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, foreach=foreach)
+        fused = bank.flat.device.type in ("cpu", "cuda")
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=fused)
     if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay, foreach=foreach)
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
     raise ValueError(f"unknown optimizer {name!r}; choose adam or sgd")
 
 
@@ -84,9 +137,6 @@ def train_step(
     bank: ModelBank, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, eps: torch.Tensor
 ) -> torch.Tensor:
     """One optimizer step on minibatch (x, y) for every model; returns each model's loss (M,)."""
-    _, logits = bank(x)
-    losses = bank_smoothed_cross_entropy(logits, y, eps)  # (M,)
-    opt.zero_grad(set_to_none=True)
-    losses.sum().backward()  # model m's parameters only see model m's loss
+    losses = bank.backward(x, y, eps)
     opt.step()
-    return losses.detach()
+    return losses

@@ -15,14 +15,16 @@ import torch
 
 from . import metrics as M
 from .data import K, Dataset, class_order, make_dataset
-from .geometry import distance_summary, project_to_template_plane
-from .loss import bank_smoothed_cross_entropy, loss_floor, optimal_logit_gap
+from .geometry import project_bank
+from .loss import loss_floor, optimal_logit_gap
 from .model import ModelBank, make_optimizer, resolve_device, train_step
 from .schema import RunConfig, finite
 
 TWIN_NAMES = ("baseline", "smoothed")
 REGION_GRID = 48  # decision-region grid for 2-D datasets: 48 × 48 cells
-TEMPERATURE_EVERY = 10  # refit the baseline's temperature every this many snapshots
+TEMPERATURE_EVERY = 30  # refit the baseline's temperature every this many snapshots (about once a second)
+SCALARS = ("train_loss", "val_loss", "val_nll", "train_acc", "val_acc", "ece", "mean_confidence",
+           "logit_gap", "val_logit_gap", "dist_correct", "dist_incorrect", "incorrect_spread")
 HISTORY_CAP = 4_000
 
 
@@ -97,10 +99,21 @@ class TrainingSession:
         self.step_count = 0
         self.diverged: str | None = None
         self._good = [p.detach().clone() for p in self.bank.parameters()]
-        self._bases: list[np.ndarray | None] = [None] * len(self.eps_values)
+        self._basis: torch.Tensor | None = None
+        self._x_all = torch.cat([self.x_train, self.x_val])  # one forward pass for both sets
+        self._y_all = torch.cat([self.y_train, self.y_val])
+        self._y_idx = self._y_all.view(1, -1, 1).expand(len(self.eps_values), -1, 1)
+        self._y_true_t = torch.as_tensor(data.y_true, device=device)
+        wrong = (self.y_train.unsqueeze(-1) + torch.tensor([1, 2], device=device)) % K  # (N, 2)
+        self._wrong_idx = wrong.unsqueeze(0).expand(len(self.eps_values), -1, -1)
+        one_hot = torch.nn.functional.one_hot(self.y_train, K).float().T  # (K, N)
+        self._class_mean = one_hot / one_hot.sum(dim=1, keepdim=True).clamp_min(1)
+        self._bin_offset = (torch.arange(len(self.eps_values), device=device) * M.N_BINS).unsqueeze(-1)
         self._snapshots = 0
         self._temperature: float | None = None
+        self._calibrated: tuple[float, float] | None = None
         self.display_idx = _display_subsample(data, config.display_points, config.seed)
+        self._display_t = torch.as_tensor(self.display_idx, device=device)
         self._grid, self.region_extent = _region_grid(data, device)
         self.history: list[dict[str, object]] = []
 
@@ -171,85 +184,110 @@ class TrainingSession:
 
     # ---- snapshots ---------------------------------------------------------------------------
     def snapshot(self, regions: bool = False) -> Snapshot:
-        """Everything a frame needs for every run; metrics use all points, arrays a subsample."""
+        """Everything a frame needs for every run; metrics use all points, arrays a subsample.
+
+        Every metric is computed for the whole bank in a few batched tensor ops (this runs up to
+        30 times a second per session), then moved to the CPU once.
+        """
+        n, k, di = self.data.y_train.size, K, self._display_t
         with torch.no_grad():
-            acts, logits_tr = self.bank(self.x_train)  # (M, N, d), (M, N, K)
-            _, logits_va = self.bank(self.x_val)  # (M, V, K)
-            if not (bool(torch.isfinite(logits_tr).all()) and bool(torch.isfinite(logits_va).all())):
+            acts, logits = self.bank(self._x_all)  # (M, N + V, d), (M, N + V, K)
+            if not bool(torch.isfinite(logits).all()):
                 self._diverge()
-                acts, logits_tr = self.bank(self.x_train)
-                _, logits_va = self.bank(self.x_val)
+                acts, logits = self.bank(self._x_all)
             else:
                 self._good = [p.detach().clone() for p in self.bank.parameters()]
+            log_p = torch.log_softmax(logits, dim=-1)
+            lp_y = log_p.gather(-1, self._y_idx).squeeze(-1)  # (M, N + V)
+            eps = self._eps_t.unsqueeze(-1)  # (M, 1)
+            per_point = -(1.0 - eps) * lp_y - eps * log_p.mean(dim=-1)  # the smoothed loss, (M, N + V)
+            z_y = logits.gather(-1, self._y_idx).squeeze(-1)
+            gap = z_y - (logits.sum(dim=-1) - z_y) / (k - 1)  # (M, N + V)
+            probs = log_p.exp()
+            conf, pred = probs.max(dim=-1)  # (M, N + V)
+            hit = (pred == self._y_all).float()
             w, b = self.bank.templates()  # (M, K, d), (M, K)
-            train_loss = bank_smoothed_cross_entropy(logits_tr, self.y_train, self._eps_t)  # (M,)
-            val_loss = bank_smoothed_cross_entropy(logits_va, self.y_val, self._eps_t)
-            ones = torch.ones_like(acts[..., :1])
-            x_aug = torch.cat([acts, ones], dim=-1)  # (M, N, d + 1)
             w_aug = torch.cat([w, b.unsqueeze(-1)], dim=-1)  # (M, K, d + 1)
+            x_aug = torch.cat([acts[:, :n], torch.ones_like(acts[:, :n, :1])], dim=-1)  # (M, N, d + 1)
             dists = torch.cdist(x_aug, w_aug)  # (M, N, K)
-            grid_probs = torch.softmax(self.bank(self._grid)[1], dim=-1) if regions and self._grid is not None else None
-        cpu = lambda t: t.detach().to("cpu", torch.float64).numpy()  # noqa: E731
-        lt, lv, d_all = cpu(logits_tr), cpu(logits_va), cpu(dists)
-        acts_s, w_np, b_np = cpu(acts[:, self.display_idx]), cpu(w), cpu(b)
-        y_tr, y_va, di = self.data.y_train, self.data.y_val, self.display_idx
+            d_correct = dists.gather(-1, self._y_idx[:, :n]).squeeze(-1)  # (M, N)
+            d_wrong = dists.gather(-1, self._wrong_idx)  # (M, N, 2)
+            spread = (d_wrong[..., 0] - d_wrong[..., 1]).abs() / d_wrong.mean(dim=-1).clamp_min(1e-12)
+            class_dist = self._class_mean @ dists  # (M, K, K): row c = mean distance of class c's points
+            # reliability on the validation set: 15 equal-width confidence bins, all models at once
+            conf_v, hit_v = conf[:, n:], hit[:, n:]
+            bins = (torch.ceil(conf_v * M.N_BINS).long() - 1).clamp_(0, M.N_BINS - 1) + self._bin_offset
+            counts = torch.bincount(bins.flatten(), minlength=self.bank.m * M.N_BINS)
+            conf_sum = torch.bincount(bins.flatten(), conf_v.flatten(), minlength=self.bank.m * M.N_BINS)
+            hit_sum = torch.bincount(bins.flatten(), hit_v.flatten(), minlength=self.bank.m * M.N_BINS)
+            v = conf_v.shape[1]
+            ece = (hit_sum - conf_sum).abs().view(self.bank.m, -1).sum(dim=-1) / v
+            scalars = torch.stack([
+                per_point[:, :n].mean(-1), per_point[:, n:].mean(-1), -lp_y[:, n:].mean(-1),
+                hit[:, :n].mean(-1), hit_v.mean(-1), ece, conf_v.mean(-1),
+                gap[:, :n].mean(-1), gap[:, n:].mean(-1),
+                d_correct.mean(-1), d_wrong.mean(dim=(-1, -2)), spread.mean(-1),
+                (pred[:, :n] == self._y_true_t).float().mean(-1),
+            ], dim=-1)  # (M, 13)
+            points, templates, basis = project_bank(acts[:, di], w, b, self._basis)
+            self._basis = basis
+            grid_probs = None
+            if regions and self._grid is not None:
+                z = self.bank(self._grid)[1]  # (M, G·G, K)
+                z_max, z_arg = z.max(dim=-1)
+                grid_probs = (1.0 / (z - z_max.unsqueeze(-1)).exp_().sum(dim=-1), z_arg)  # max p, argmax
+        cpu = lambda t: t.to("cpu").numpy()  # noqa: E731
+        rows = scalars.tolist()
+        counts_np, conf_np, hit_np = cpu(counts).reshape(self.bank.m, -1), cpu(conf_sum), cpu(hit_sum)
+        conf_np, hit_np = conf_np.reshape(self.bank.m, -1), hit_np.reshape(self.bank.m, -1)
+        points_np, templates_np, class_np = cpu(points), cpu(templates), cpu(class_dist)
+        probs_np = cpu(probs[:, di])
+        if grid_probs is not None:
+            region_conf, region_class = cpu(grid_probs[0]), cpu(grid_probs[1].to(torch.uint8))
         self._snapshots += 1
         runs = []
-        for m, (name, eps) in enumerate(zip(self.names, self.eps_values, strict=True)):
-            probs_va = M.softmax(lv[m])
-            rel = M.reliability(probs_va, y_va)
-            proj = project_to_template_plane(acts_s[m], w_np[m], b_np[m], self._bases[m])
-            self._bases[m] = proj.basis
-            metrics: dict[str, float | None] = {
-                "eps": eps,
-                "steps": self.step_count,
-                "train_loss": float(train_loss[m]),
-                "val_loss": float(val_loss[m]),
-                "val_nll": M.nll(lv[m], y_va),
-                "train_acc": M.accuracy(lt[m], y_tr),
-                "val_acc": M.accuracy(probs_va, y_va),
-                "ece": rel.ece,
-                "mean_confidence": float(probs_va.max(axis=-1).mean()),
-                "logit_gap": M.logit_gap(lt[m], y_tr),
-                "val_logit_gap": M.logit_gap(lv[m], y_va),
-                **distance_summary(d_all[m], y_tr),
-                "loss_floor": loss_floor(eps, K),
-                "optimal_logit_gap": finite(optimal_logit_gap(eps, K)),
-            }
+        for m, (name, eps_m) in enumerate(zip(self.names, self.eps_values, strict=True)):
+            row = rows[m]
+            metrics: dict[str, float | None] = {"eps": eps_m, "steps": self.step_count}
+            metrics.update(zip(SCALARS, row[:12], strict=True))
+            metrics["loss_floor"] = loss_floor(eps_m, K)
+            metrics["optimal_logit_gap"] = finite(optimal_logit_gap(eps_m, K))
             if self.data.flipped.any():
-                metrics["train_acc_clean"] = M.accuracy(lt[m], self.data.y_true)
+                metrics["train_acc_clean"] = row[12]
             if m == 0 and not self.is_sweep:
-                self._calibrate(lv[0], y_va, metrics)
+                self._calibrate(logits[0, n:], metrics)
+            safe = np.maximum(counts_np[m], 1)
+            rel = M.Reliability(edges=M.BIN_EDGES, count=counts_np[m], confidence=conf_np[m] / safe,
+                                accuracy=hit_np[m] / safe, ece=row[5])
             run = RunSnapshot(
-                name=name, eps=eps, metrics={k: finite(v) for k, v in metrics.items()},
-                points=proj.points.astype(np.float32), templates=proj.templates.astype(np.float32),
-                class_distances=_class_distances(d_all[m], y_tr), probs=M.softmax(lt[m][di]).astype(np.float32),
-                reliability=rel,
+                name=name, eps=eps_m, metrics={key: finite(val) for key, val in metrics.items()},
+                points=points_np[m], templates=templates_np[m], class_distances=class_np[m],
+                probs=probs_np[m], reliability=rel,
             )
             if grid_probs is not None:
-                gp = grid_probs[m]
-                run.region_class = gp.argmax(dim=-1).to("cpu", torch.uint8).numpy()
-                run.region_conf = gp.max(dim=-1).values.to("cpu", torch.float32).numpy()
+                run.region_class, run.region_conf = region_class[m], region_conf[m]
             runs.append(run)
+        idx = self.display_idx
         snap = Snapshot(
-            step=self.step_count, runs=runs, labels=y_tr[di], true_labels=self.data.y_true[di],
-            flipped=self.data.flipped[di], diverged=self.diverged,
+            step=self.step_count, runs=runs, labels=self.data.y_train[idx], true_labels=self.data.y_true[idx],
+            flipped=self.data.flipped[idx], diverged=self.diverged,
         )
         if grid_probs is not None:
-            snap.inputs = self.data.x_train[di].astype(np.float32)
+            snap.inputs = self.data.x_train[idx]
             snap.region_extent = self.region_extent
         self._record(snap)
         return snap
 
-    def _calibrate(self, logits_val: np.ndarray, y_val: np.ndarray, out: dict[str, float | None]) -> None:
+    def _calibrate(self, logits_val: torch.Tensor, out: dict[str, float | None]) -> None:
         """Temperature scaling of the baseline (paper §3): T fitted on validation NLL, refit now and then."""
+        z, y = logits_val.to("cpu", torch.float64).numpy(), self.data.y_val
         if self._temperature is None or self._snapshots % TEMPERATURE_EVERY == 1:
-            self._temperature = M.fit_temperature(logits_val, y_val)
-        t = self._temperature
-        scaled = logits_val / t
-        out["temperature"] = t
-        out["ece_ts"] = M.expected_calibration_error(M.softmax(scaled), y_val)
-        out["val_nll_ts"] = M.nll(scaled, y_val)
+            self._temperature = M.fit_temperature(z, y)
+        if self._calibrated is None or self._snapshots % 3 == 1:  # the scaled ECE: every 3rd snapshot
+            scaled = z / self._temperature
+            self._calibrated = (M.expected_calibration_error(M.softmax(scaled), y), M.nll(scaled, y))
+        out["temperature"] = self._temperature
+        out["ece_ts"], out["val_nll_ts"] = self._calibrated
 
     def _record(self, snap: Snapshot) -> None:
         if self.history and self.history[-1]["step"] == snap.step:
@@ -261,14 +299,6 @@ class TrainingSession:
     def run_metrics(self) -> dict[str, dict[str, float | None]]:
         """The latest metrics per run name (takes a snapshot)."""
         return {r.name: r.metrics for r in self.snapshot().runs}
-
-
-def _class_distances(dists: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """(3, 3): row c is the mean distance from class c's points to each template."""
-    sums = np.zeros((K, K))
-    np.add.at(sums, labels, dists)
-    counts = np.bincount(labels, minlength=K)[:, None]
-    return (sums / np.maximum(counts, 1)).astype(np.float32)
 
 
 def _display_subsample(data: Dataset, count: int, seed: int) -> np.ndarray:
