@@ -53,5 +53,9 @@ lint: install-test
 bench: install-test
 	$(BIN)/python -m bench.all
 
+# Builds the image, runs it with compose, one WebSocket session through the published port, then down.
+docker-smoke:
+	bash deploy/docker-smoke.sh
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

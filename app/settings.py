@@ -23,7 +23,7 @@ def _int(name: str, default: int, lo: int, hi: int) -> int:
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
-    workers: int = 1  # uvicorn worker processes; 0 means one per CPU
+    workers: int = 0  # uvicorn worker processes; 0 means one per CPU (the default)
     device: str = "auto"  # auto | cpu | cuda
     max_sessions: int = 60  # open sessions across all workers; newcomers beyond it are told to wait
     fps_cap: int = 30  # frames per second per session, at most
@@ -42,7 +42,7 @@ class Settings:
         values: dict[str, object] = dict(
             host=os.environ.get("HOST", "127.0.0.1").strip() or "127.0.0.1",
             port=_int("PORT", 8000, 1, 65535),
-            workers=_int("WORKERS", 1, 0, 256),
+            workers=_int("WORKERS", 0, 0, 256),
             device=device,
             max_sessions=_int("MAX_SESSIONS", 60, 1, 10_000),
             fps_cap=_int("FPS_CAP", 30, 1, 60),

@@ -1,0 +1,43 @@
+"""The CUDA path (marked gpu: skipped without a CUDA device; CI has none)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from app.schema import RunConfig
+from app.session import TrainingSession
+
+pytestmark = [
+    pytest.mark.gpu,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device"),
+]
+
+
+def test_cuda_session_matches_cpu() -> None:
+    cpu = TrainingSession(RunConfig(device="cpu", eps=0.1))
+    gpu = TrainingSession(RunConfig(device="cuda", eps=0.1))
+    assert gpu.device.type == "cuda"
+    cpu.step(300)
+    gpu.step(300)
+    for a, b in zip(cpu.snapshot().runs, gpu.snapshot().runs, strict=True):
+        assert a.metrics["train_loss"] == pytest.approx(b.metrics["train_loss"], rel=1e-3, abs=1e-4)
+        assert a.metrics["logit_gap"] == pytest.approx(b.metrics["logit_gap"], rel=1e-3)
+
+
+def test_cuda_theory_gap() -> None:
+    s = TrainingSession(RunConfig(device="cuda", eps=0.1))
+    s.step(3000)
+    smoothed = s.snapshot().runs[1].metrics
+    assert smoothed["logit_gap"] == pytest.approx(3.332, rel=0.05)
+
+
+def test_cli_on_cuda() -> None:
+    out = subprocess.run([sys.executable, "-m", "app", "run", "--device", "cuda", "--steps", "200", "--json",
+                          "--quiet"], capture_output=True, text=True, check=True)
+    result = json.loads(out.stdout)
+    assert result["config"]["device"].startswith("cuda")
