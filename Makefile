@@ -8,7 +8,7 @@ PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 PIP := $(BIN)/python -m pip install -q -c constraints.txt
 
-.PHONY: run test test-fast lint bench soak docker-smoke install install-test browser clean
+.PHONY: run test test-fast lint bench soak docker-smoke install install-test system-deps clean
 
 # The virtualenv, created when missing and refreshed when the project's requirements change.
 $(BIN)/python:
@@ -25,14 +25,18 @@ $(VENV)/.installed-test: $(VENV)/.installed
 
 install: $(VENV)/.installed
 
-install-test: $(VENV)/.installed-test browser
+install-test: $(VENV)/.installed-test system-deps
 
-# Debian's Chromium for the browser tests (playwright cannot download its own browser here).
-browser:
-	@if [ ! -x $(CHROMIUM) ]; then \
-		echo "installing Debian's chromium for the browser tests"; \
+# Debian's Chromium for the browser tests (playwright cannot download its own browser here) and
+# nginx for the scale-out test, installed with apt-get when missing.
+system-deps:
+	@missing=""; \
+	[ -x $(CHROMIUM) ] || missing="$$missing chromium fonts-dejavu-core"; \
+	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing with apt-get:$$missing"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium fonts-dejavu-core; \
+		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing; \
 	fi
 
 run: install
