@@ -35,6 +35,23 @@ async def page(request: Request) -> Response:
     )
 
 
+def _subpage(name: str):  # type: ignore[no-untyped-def]
+    async def handler(request: Request) -> Response:
+        settings = request.app.state.settings
+        if not token_ok(request, settings):
+            return HTMLResponse(ACCESS_PAGE, status_code=401)
+        return request.app.state.templates.TemplateResponse(
+            request, f"{name}.html",
+            {"version": __version__, "plotly": VENDOR_PLOTLY, "defaults": RunConfig().model_dump(),
+             "convention": CONVENTION, "scenarios": [s.as_dict() for s in SCENARIOS]},
+        )
+    return handler
+
+
+router.add_api_route("/sweep", _subpage("sweep"), methods=["GET"], response_class=HTMLResponse)
+router.add_api_route("/calculator", _subpage("calculator"), methods=["GET"], response_class=HTMLResponse)
+
+
 @router.get("/healthz")
 async def healthz(request: Request) -> dict[str, Any]:
     state = request.app.state
