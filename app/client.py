@@ -39,13 +39,15 @@ class ExplorerClient:
         headers = {"Origin": self.origin} if self.origin else None
         self.ws = await websockets.connect(self.url, open_timeout=self.open_timeout, max_size=16 * 2**20,
                                            additional_headers=headers)
-        msg = await self._recv(self.open_timeout)
-        if not isinstance(msg, dict) or msg.get("type") != "hello":
-            raise ExplorerError(f"expected a hello message, got {msg!r}")
-        self.hello = self.state = msg
+        first = await self._recv(self.open_timeout)
+        if not isinstance(first, dict) or first.get("type") != "hello":
+            raise ExplorerError(f"expected a hello message, got {first!r}")
+        self.hello = self.state = first
         return self
 
-    async def __aexit__(self, *exc: tuple[type[BaseException] | None, BaseException | None, TracebackType | None]) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.ws.close()
 
     async def send(self, payload: dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from . import metrics as M
-from .data import K, Dataset, class_order, make_dataset
+from .data import Dataset, K, class_order, make_dataset
 from .geometry import project_bank
 from .loss import loss_floor, optimal_logit_gap
 from .model import ModelBank, make_optimizer, resolve_device, train_step
@@ -309,7 +309,10 @@ def _display_subsample(data: Dataset, count: int, seed: int) -> np.ndarray:
     return np.sort(np.concatenate(picks))
 
 
-def _region_grid(data: Dataset, device: torch.device) -> tuple[torch.Tensor | None, tuple[float, float, float, float] | None]:
+Extent = tuple[float, float, float, float]
+
+
+def _region_grid(data: Dataset, device: torch.device) -> tuple[torch.Tensor | None, Extent | None]:
     """A G × G grid over the training inputs (2-D datasets only), row-major from (x0, y0)."""
     if data.input_dim != 2:
         return None, None
