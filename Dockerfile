@@ -54,12 +54,14 @@ RUN pip install --no-cache-dir --no-deps . \
 #   ACCESS_CODE   when set, the page and the WebSocket need it (share http://HOST:8000/?token=CODE)
 #   DEVICE        auto | cpu | cuda
 #   IDLE_TIMEOUT  seconds without client activity before a session is closed
+#   MAX_STEPS_PER_SECOND  per-session training rate cap, so one attendee cannot starve the others
 ENV WORKERS="" \
     MAX_SESSIONS=60 \
     FPS_CAP=30 \
     ACCESS_CODE="" \
     DEVICE=auto \
-    IDLE_TIMEOUT=900
+    IDLE_TIMEOUT=900 \
+    MAX_STEPS_PER_SECOND=2000
 
 USER app
 EXPOSE 8000

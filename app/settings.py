@@ -54,4 +54,5 @@ class Settings:
         return cls(**values)  # type: ignore[arg-type]
 
     def resolved_workers(self) -> int:
-        return self.workers or (os.cpu_count() or 1)
+        """Worker processes: WORKERS, or one per CPU this process may run on (respects a cpuset limit)."""
+        return self.workers or len(os.sched_getaffinity(0)) or 1
