@@ -1,0 +1,86 @@
+/** Bar-like charts: confidence histogram, reliability diagram, and the target vectors for the current ε. */
+
+import { RUN_COLORS, baseLayout, htmlLegend, react, rgba } from "./plots.js";
+
+const K = 3;
+const RUNS = [
+  ["baseline", "one-hot", RUN_COLORS.baseline],
+  ["smoothed", "smoothed", RUN_COLORS.smoothed],
+];
+
+/** Centres of n equal-width bins on [0, 1]. */
+function centres(n) {
+  return Array.from({ length: n }, (_, b) => (b + 0.5) / n);
+}
+
+/** HTML legends of the confidence and reliability charts (they do not change). */
+export function barLegends() {
+  const keys = (id) => document.querySelector(`.keys[data-for="${id}"]`);
+  htmlLegend(keys("confidence-chart"), RUNS.map(([, name, color]) => ({ name, color: rgba(color, 0.8), swatchWidth: 8 })));
+  htmlLegend(keys("reliability-chart"), [
+    { name: "perfectly calibrated", color: "#9aa1ab", dash: "dash" },
+    ...RUNS.map(([, name, color]) => ({ name, color })),
+  ]);
+}
+
+/** Histogram of the max probability on validation (reliability.count) for both runs. */
+export function drawConfidence(el, frame) {
+  const data = RUNS.map(([key, name, color]) => {
+    const count = frame.runs[key].reliability.count;
+    return {
+      type: "bar", name, x: centres(count.length), y: count, marker: { color: rgba(color, 0.8) },
+      hovertemplate: `%{y} points<extra>${name}</extra>`,
+    };
+  });
+  react(el, data, baseLayout({
+    barmode: "group", bargap: 0.12, hovermode: "closest",
+    xaxis: { range: [1 / 3, 1], title: { text: "max probability (1/K … 1)", standoff: 4 }, tickvals: [1 / 3, 0.5, 0.6, 0.7, 0.8, 0.9, 1], ticktext: ["⅓", "0.5", "0.6", "0.7", "0.8", "0.9", "1"] },
+    yaxis: { title: { text: "points", standoff: 4 }, rangemode: "tozero" },
+  }));
+}
+
+/** Reliability diagram: accuracy against mean confidence per non-empty bin, size ∝ points in the bin. */
+export function drawReliability(el, frame) {
+  const data = [{
+    type: "scatter", mode: "lines", x: [0, 1], y: [0, 1], name: "perfectly calibrated",
+    line: { color: "#9aa1ab", dash: "dash", width: 1.5 }, hoverinfo: "skip",
+  }];
+  for (const [key, name, color] of RUNS) {
+    const rel = frame.runs[key].reliability;
+    const total = rel.count.reduce((a, b) => a + b, 0) || 1;
+    const keep = rel.count.map((n, b) => (n > 0 ? b : -1)).filter((b) => b >= 0);
+    data.push({
+      type: "scatter", mode: "lines+markers", name, x: keep.map((b) => rel.confidence[b]), y: keep.map((b) => rel.accuracy[b]),
+      line: { color, width: 2 }, customdata: keep.map((b) => rel.count[b]),
+      marker: { color, size: keep.map((b) => 6 + 18 * Math.sqrt(rel.count[b] / total)), line: { color: "#fff", width: 1 } },
+      hovertemplate: `confidence %{x:.2f}, accuracy %{y:.2f}, %{customdata} points<extra>${name}</extra>`,
+    });
+  }
+  react(el, data, baseLayout({
+    hovermode: "closest",
+    xaxis: { range: [0.3, 1.02], title: { text: "mean confidence in bin", standoff: 4 }, dtick: 0.1 },
+    yaxis: { range: [0, 1.05], title: { text: "accuracy in bin", standoff: 4 }, dtick: 0.2 },
+  }));
+}
+
+/** Smoothed targets q' = (1 − ε)·one-hot + ε/K for a point of true class y. */
+export function smoothedTargets(eps, y = 1) {
+  return Array.from({ length: K }, (_, i) => (i === y ? 1 - eps : 0) + eps / K);
+}
+
+/** The one-hot and smoothed target vectors for a point of class 1, as small grouped bars. */
+export function drawTargets(el, eps) {
+  const x = ["class 0", "class 1 (true)", "class 2"];
+  const oneHot = smoothedTargets(0);
+  const smooth = smoothedTargets(eps);
+  const data = [
+    { type: "bar", name: "one-hot", x, y: oneHot, marker: { color: rgba(RUN_COLORS.baseline, 0.85) },
+      text: oneHot.map((v) => v.toFixed(2)), textposition: "outside", cliponaxis: false, hoverinfo: "skip" },
+    { type: "bar", name: `smoothed, ε = ${Number(eps.toPrecision(3))}`, x, y: smooth, marker: { color: rgba(RUN_COLORS.smoothed, 0.85) },
+      text: smooth.map((v) => v.toFixed(3)), textposition: "outside", cliponaxis: false, hoverinfo: "skip" },
+  ];
+  react(el, data, baseLayout({
+    barmode: "group", bargap: 0.25, hovermode: false, showlegend: true, margin: { l: 56, r: 14, t: 34, b: 30 },
+    yaxis: { range: [0, 1.18], title: { text: "target q′", standoff: 4 }, dtick: 0.25 },
+  }));
+}

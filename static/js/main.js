@@ -1,0 +1,245 @@
+/** The explorer page: wires the socket, the controls, the URL state, the history and the renderer. */
+
+import { barLegends } from "./bars.js";
+import { Controls, formatEps } from "./controls.js";
+import { MetricHistory, download } from "./history.js";
+import { downloadPng } from "./plots.js";
+import { Renderer } from "./render.js";
+import { ExplorerSocket } from "./socket.js";
+import { StatusBar } from "./status.js";
+import { FIELDS, linkFor, readUrl, writeUrl } from "./urlstate.js";
+
+const TWO_D = new Set(["blobs"]); // datasets with 2-D inputs: the input-space panel shows them
+
+const boot = JSON.parse(document.getElementById("explorer-data").textContent);
+const start = readUrl(boot.defaults, boot.scenarios);
+/** What the page asks for; the server's confirmations arrive as state messages and frames. */
+const state = { settings: start.settings, scenario: start.scenario, hide: start.hide, play: start.play };
+const scenarios = Object.fromEntries(boot.scenarios.map((s) => [s.key, s]));
+
+const status = new StatusBar();
+const history = new MetricHistory();
+const $ = (id) => document.getElementById(id);
+const renderer = window.Plotly ? new Renderer() : null;
+let resyncControls = false; // after an error, show the settings the server kept
+
+// ---- what the page sends ------------------------------------------------------------------------
+
+/** The RunConfig fields of the current settings (a reset sends all of them: links reproduce runs). */
+function runConfig() {
+  const config = {};
+  for (const [name, spec] of Object.entries(FIELDS)) {
+    if ((spec.reset || name === "eps" || name === "lr") && state.settings[name] !== undefined) config[name] = state.settings[name];
+  }
+  return config;
+}
+
+/** Rebuild the run on the server from the page's settings, then restore the live ones. */
+function sendReset() {
+  clearRun();
+  const { eps, lr, speed, fps } = state.settings;
+  socket.send({ type: "reset", config: runConfig() });
+  socket.send({ type: "set", eps, lr, speed, fps });
+  socket.send({ type: state.play ? "play" : "pause" });
+  controls.setPlaying(state.play);
+}
+
+function saveUrl() {
+  writeUrl(state);
+}
+
+/** Mark the active scenario and show what to look for (a hovered or focused button previews its own). */
+function showScenario(preview = null) {
+  for (const button of document.querySelectorAll("[data-scenario]")) {
+    button.classList.toggle("active", button.dataset.scenario === state.scenario);
+    button.setAttribute("aria-pressed", String(button.dataset.scenario === state.scenario));
+  }
+  const box = $("look-for");
+  const s = scenarios[preview || state.scenario];
+  box.hidden = !s;
+  box.classList.toggle("preview", Boolean(preview) && preview !== state.scenario);
+  if (!s) return;
+  const title = document.createElement("b");
+  title.textContent = `${s.title}. `;
+  box.replaceChildren(title, document.createTextNode(s.look_for));
+}
+
+for (const button of document.querySelectorAll("[data-scenario]")) {
+  const key = button.dataset.scenario;
+  button.addEventListener("mouseenter", () => showScenario(key));
+  button.addEventListener("focus", () => showScenario(key));
+  button.addEventListener("mouseleave", () => showScenario());
+  button.addEventListener("blur", () => showScenario());
+}
+
+function showInputPanel(dataset) {
+  $("input-panel").hidden = !TWO_D.has(dataset);
+}
+
+const controls = new Controls(document.body, {
+  onLive(changes) {
+    Object.assign(state.settings, changes);
+    socket.send({ type: "set", ...changes });
+    saveUrl();
+  },
+  onReset(changes) {
+    const s = scenarios[state.scenario];
+    if (s && Object.entries(changes).some(([k, v]) => k in s.config && s.config[k] !== v)) {
+      state.scenario = null;
+      showScenario();
+    }
+    Object.assign(state.settings, changes);
+    showInputPanel(state.settings.dataset);
+    sendReset();
+    saveUrl();
+  },
+  onPlay() {
+    state.play = !state.play;
+    socket.send({ type: state.play ? "play" : "pause" });
+    controls.setPlaying(state.play);
+    saveUrl();
+  },
+  onStep(n) {
+    socket.send({ type: "step", n });
+  },
+  onRestart() {
+    sendReset();
+  },
+  onScenario(key) {
+    const s = scenarios[key];
+    state.scenario = key;
+    Object.assign(state.settings, s.config, { speed: s.speed });
+    state.play = true;
+    controls.setValues(state.settings);
+    showScenario();
+    showInputPanel(state.settings.dataset);
+    sendReset();
+    saveUrl();
+  },
+  onCopyLink() {
+    copyText(linkFor(state));
+  },
+  onExport(kind) {
+    const stamp = `${state.settings.dataset}-seed${state.settings.seed}`;
+    if (kind === "csv") download(history.toCSV(), `label-smoothing-${stamp}.csv`, "text/csv");
+    else download(history.toJSON({ ...state.settings, scenario: state.scenario }), `label-smoothing-${stamp}.json`, "application/json");
+  },
+  onPng(id) {
+    downloadPng(id);
+  },
+  onSameScale(on) {
+    if (renderer) renderer.sameScale = on;
+  },
+  onInvalid(message) {
+    status.error(message);
+  },
+});
+
+/** Copy to the clipboard; where the browser refuses (plain http on a LAN), select it in a prompt box. */
+function copyText(text) {
+  const done = () => status.toast("Link copied: it reproduces this run (same seed, same settings).");
+  const fallback = () => {
+    const area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.className = "offscreen";
+    document.body.append(area);
+    area.select();
+    let ok = false;
+    try {
+      ok = document.execCommand("copy");
+    } catch {
+      ok = false;
+    }
+    area.remove();
+    if (ok) done();
+    else status.toast(`Copy this link: ${text}`);
+  };
+  if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(text).then(done, fallback);
+  else fallback();
+}
+
+// ---- what the server sends ----------------------------------------------------------------------
+
+/** Forget the run's history and pictures (a reset was sent, or the server's step went back). */
+function clearRun() {
+  history.clear();
+  if (renderer) renderer.clear();
+}
+
+function onFrame(frame) {
+  const last = history.entries[history.entries.length - 1];
+  if (last && frame.step < last.step) clearRun();
+  const entry = history.push(frame);
+  if (renderer) renderer.push(frame, entry, history);
+  status.text(status.step, frame.step);
+  status.text(status.eps, formatEps(frame.eps));
+  status.text($("panel-eps"), formatEps(frame.eps));
+  status.text(status.steps, frame.header.playing ? Math.round(frame.header.steps_per_s || 0) : 0);
+  status.diverged(frame.header.diverged);
+}
+
+function onText(msg) {
+  if (msg.type === "state") {
+    status.text(status.device, msg.device);
+    status.text(status.step, msg.step);
+    status.diverged(msg.diverged);
+    if (msg.playing !== state.play) {
+      state.play = msg.playing;
+      saveUrl();
+    }
+    controls.setPlaying(msg.playing);
+    if (!msg.playing) status.text(status.steps, 0);
+    showInputPanel(msg.config.dataset);
+    if (resyncControls) {
+      resyncControls = false;
+      Object.assign(state.settings, msg.config, { eps: msg.eps, lr: msg.lr, speed: msg.speed, fps: msg.fps });
+      for (const name of Object.keys(state.settings)) if (!(name in FIELDS)) delete state.settings[name];
+      controls.setValues(state.settings);
+      saveUrl();
+    }
+  } else if (msg.type === "error") {
+    status.error(msg.message);
+    if (msg.message.startsWith("training diverged")) {
+      status.diverged(msg.message);
+      state.play = false;
+      controls.setPlaying(false);
+      saveUrl();
+    } else {
+      resyncControls = true;
+    }
+  }
+}
+
+const socket = new ExplorerSocket({
+  onHello(hello) {
+    status.text(status.device, hello.device);
+    sendReset();
+  },
+  onFrame,
+  onText,
+  onConnection(conn, reason) {
+    status.connection(conn, reason, () => socket.connect());
+  },
+});
+
+setInterval(() => {
+  if (renderer) status.text(status.fps, renderer.fps);
+}, 500);
+
+// ---- start --------------------------------------------------------------------------------------
+
+controls.setValues(state.settings);
+controls.hide(state.hide);
+controls.setPlaying(state.play);
+showScenario();
+showInputPanel(state.settings.dataset);
+saveUrl();
+if (!renderer) {
+  status.error("Plotly.js did not load (static/vendor): the charts cannot be drawn. Reload the page.");
+} else {
+  barLegends();
+  renderer.drawTargets(state.settings.eps);
+  renderer.start();
+}
+socket.connect();

@@ -1,0 +1,78 @@
+/** Settings ↔ URL query: every control, the scenario, the seed, `hide=` and `play=`, via history.replaceState. */
+
+/** Every setting the page controls: its type and whether changing it rebuilds the run (reset). */
+export const FIELDS = {
+  eps: { type: "float", reset: false },
+  lr: { type: "float", reset: false },
+  speed: { type: "int", reset: false },
+  fps: { type: "int", reset: false },
+  dataset: { type: "str", reset: true },
+  points: { type: "int", reset: true },
+  similarity: { type: "float", reset: true },
+  label_noise: { type: "float", reset: true },
+  ordered: { type: "bool", reset: true },
+  seed: { type: "int", reset: true },
+  hidden: { type: "int", reset: true },
+  penultimate: { type: "int", reset: true },
+  optimizer: { type: "str", reset: true },
+};
+
+/** Names `hide=` accepts besides the fields above, and aliases people are likely to type. */
+const HIDE_ALIASES = { noise: "label_noise", "label-noise": "label_noise", epsilon: "eps", ε: "eps" };
+
+/** Parse one query value by field type; undefined when it does not parse. */
+function parseValue(type, raw) {
+  if (raw === null) return undefined;
+  if (type === "str") return raw;
+  if (type === "bool") return ["1", "true", "yes", "on"].includes(raw.toLowerCase());
+  const value = type === "int" ? Number.parseInt(raw, 10) : Number.parseFloat(raw);
+  return Number.isFinite(value) ? value : undefined;
+}
+
+/** The page's starting state: defaults, then the scenario's settings, then explicit parameters. */
+export function readUrl(defaults, scenarios, search = location.search) {
+  const params = new URLSearchParams(search);
+  const settings = { speed: 3, fps: 30 };
+  for (const name of Object.keys(FIELDS)) {
+    if (defaults[name] !== undefined) settings[name] = defaults[name];
+  }
+  const scenario = scenarios.find((s) => s.key === params.get("scenario")) || null;
+  if (scenario) Object.assign(settings, scenario.config, { speed: scenario.speed });
+  for (const [name, spec] of Object.entries(FIELDS)) {
+    const value = parseValue(spec.type, params.get(name));
+    if (value !== undefined) settings[name] = value;
+  }
+  const hide = (params.get("hide") || "")
+    .split(",")
+    .map((h) => h.trim())
+    .filter(Boolean)
+    .map((h) => HIDE_ALIASES[h] || h);
+  const playParam = params.get("play");
+  const play = playParam === null ? scenario !== null : parseValue("bool", playParam);
+  return { settings, scenario: scenario ? scenario.key : null, hide, play };
+}
+
+/** The query string for a state (every field written, so a link survives changed defaults). */
+export function queryFor({ settings, scenario, hide, play }) {
+  const params = new URLSearchParams();
+  if (scenario) params.set("scenario", scenario);
+  for (const [name, spec] of Object.entries(FIELDS)) {
+    const value = settings[name];
+    if (value === undefined || value === null) continue;
+    params.set(name, spec.type === "bool" ? (value ? "1" : "0") : String(value));
+  }
+  params.set("play", play ? "1" : "0");
+  if (hide && hide.length) params.set("hide", hide.join(","));
+  return params.toString();
+}
+
+/** Replace the address bar's query (no history entry, no reload). */
+export function writeUrl(state) {
+  const url = `${location.pathname}?${queryFor(state)}`;
+  history.replaceState(null, "", url);
+}
+
+/** The absolute link that reproduces this state. */
+export function linkFor(state) {
+  return `${location.origin}${location.pathname}?${queryFor(state)}`;
+}
