@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .metrics import Reliability
 from .session import Snapshot
 
 VERSION = 1
@@ -53,23 +54,22 @@ def snapshot_header(snap: Snapshot, **extra: Any) -> dict[str, Any]:
     """The JSON part of a frame: step, ε and metrics of each run, reliability bins, divergence."""
     runs = []
     for run in snap.runs:
-        rel = run.reliability
-        runs.append({
-            "name": run.name,
-            "eps": run.eps,
-            "metrics": run.metrics,
-            "reliability": {
-                "count": rel.count.tolist(),
-                "confidence": np.round(rel.confidence, 5).tolist(),
-                "accuracy": np.round(rel.accuracy, 5).tolist(),
-            },
-        })
+        entry = {"name": run.name, "eps": run.eps, "metrics": run.metrics,
+                 "reliability": _bins(run.reliability)}
+        if run.reliability_ts is not None:
+            entry["reliability_ts"] = _bins(run.reliability_ts)
+        runs.append(entry)
     header: dict[str, Any] = {"v": VERSION, "type": "frame", "step": snap.step, "diverged": snap.diverged,
                               "runs": runs}
     if snap.region_extent is not None:
         header["extent"] = list(snap.region_extent)
     header.update(extra)
     return header
+
+
+def _bins(rel: Reliability) -> dict[str, list[float]]:
+    return {"count": rel.count.tolist(), "confidence": np.round(rel.confidence, 5).tolist(),
+            "accuracy": np.round(rel.accuracy, 5).tolist()}
 
 
 def encode(header: dict[str, Any], arrays: list[tuple[str, np.ndarray]]) -> bytes:

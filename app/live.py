@@ -144,6 +144,7 @@ class LiveSession:
             "sweep_eps": s.eps_values if s.is_sweep else None,
             "mode": "sweep" if s.is_sweep else "twin",
             "config": s.config.model_dump(),
+            "class_names": list(s.data.class_names),
             "device": str(s.device),
             "diverged": s.diverged,
             "version": __version__,

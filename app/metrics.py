@@ -77,7 +77,10 @@ def logit_gap(logits: np.ndarray, labels: np.ndarray) -> float:
     return float((correct - wrong_mean).mean())
 
 
-def fit_temperature(logits: np.ndarray, labels: np.ndarray, lo: float = 0.05, hi: float = 20.0) -> float:
+T_MIN, T_MAX = 0.05, 20.0
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray, lo: float = T_MIN, hi: float = T_MAX) -> float:
     """T > 0 minimising the NLL of logits / T (golden-section search on log T; NLL is unimodal in it)."""
     z = np.asarray(logits, dtype=np.float64)
     a, b = math.log(lo), math.log(hi)

@@ -40,6 +40,7 @@ class RunSnapshot:
     class_distances: np.ndarray  # (3, 3) mean ‖x̃ − w̃_k‖ over the points of class c (row c, column k)
     probs: np.ndarray  # (S, 3) for the display subsample
     reliability: M.Reliability  # on the validation set
+    reliability_ts: M.Reliability | None = None  # the baseline after temperature scaling
     region_class: np.ndarray | None = None  # (G·G,) argmax over the input-space grid
     region_conf: np.ndarray | None = None  # (G·G,) max probability there
 
@@ -111,7 +112,8 @@ class TrainingSession:
         self._bin_offset = (torch.arange(len(self.eps_values), device=device) * M.N_BINS).unsqueeze(-1)
         self._snapshots = 0
         self._temperature: float | None = None
-        self._calibrated: tuple[float, float] | None = None
+        self._calibrated: tuple[M.Reliability, float] | None = None
+        self._t_step = 0
         self.display_idx = _display_subsample(data, config.display_points, config.seed)
         self._display_t = torch.as_tensor(self.display_idx, device=device)
         self._grid, self.region_extent = _region_grid(data, device)
@@ -254,16 +256,16 @@ class TrainingSession:
             metrics["optimal_logit_gap"] = finite(optimal_logit_gap(eps_m, K))
             if self.data.flipped.any():
                 metrics["train_acc_clean"] = row[12]
-            if m == 0 and not self.is_sweep:
-                self._calibrate(logits[0, n:], metrics)
             safe = np.maximum(counts_np[m], 1)
             rel = M.Reliability(edges=M.BIN_EDGES, count=counts_np[m], confidence=conf_np[m] / safe,
                                 accuracy=hit_np[m] / safe, ece=row[5])
             run = RunSnapshot(
-                name=name, eps=eps_m, metrics={key: finite(val) for key, val in metrics.items()},
-                points=points_np[m], templates=templates_np[m], class_distances=class_np[m],
-                probs=probs_np[m], reliability=rel,
+                name=name, eps=eps_m, metrics={}, points=points_np[m], templates=templates_np[m],
+                class_distances=class_np[m], probs=probs_np[m], reliability=rel,
             )
+            if m == 0 and not self.is_sweep:
+                self._calibrate(logits[0, n:], metrics, run)
+            run.metrics = {key: finite(val) for key, val in metrics.items()}
             if grid_probs is not None:
                 run.region_class, run.region_conf = region_class[m], region_conf[m]
             runs.append(run)
@@ -278,16 +280,27 @@ class TrainingSession:
         self._record(snap)
         return snap
 
-    def _calibrate(self, logits_val: torch.Tensor, out: dict[str, float | None]) -> None:
-        """Temperature scaling of the baseline (paper §3): T fitted on validation NLL, refit now and then."""
+    def _calibrate(self, logits_val: torch.Tensor, out: dict[str, float | None], run: RunSnapshot) -> None:
+        """Temperature scaling of the baseline (paper §3): T fitted on validation NLL.
+
+        T is refitted about once a second, and sooner while training is young (whenever the step
+        count has grown by a quarter since the last fit), so an early fit is not carried along. When
+        every validation point is already right, sharpening always lowers the NLL, so T runs to its
+        lower bound and the scaled ECE to 0: the page says so instead of presenting it as a result.
+        """
         z, y = logits_val.to("cpu", torch.float64).numpy(), self.data.y_val
-        if self._temperature is None or self._snapshots % TEMPERATURE_EVERY == 1:
-            self._temperature = M.fit_temperature(z, y)
-        if self._calibrated is None or self._snapshots % 3 == 1:  # the scaled ECE: every 3rd snapshot
+        young = self.step_count >= 1.25 * self._t_step + 10
+        if self._temperature is None or young or self._snapshots % TEMPERATURE_EVERY == 1:
+            self._temperature, self._t_step = M.fit_temperature(z, y), self.step_count
+            self._calibrated = None
+        if self._calibrated is None or self._snapshots % 3 == 1:  # the scaled reliability: every 3rd snapshot
             scaled = z / self._temperature
-            self._calibrated = (M.expected_calibration_error(M.softmax(scaled), y), M.nll(scaled, y))
+            self._calibrated = (M.reliability(M.softmax(scaled), y), M.nll(scaled, y))
+        rel_ts, nll_ts = self._calibrated
         out["temperature"] = self._temperature
-        out["ece_ts"], out["val_nll_ts"] = self._calibrated
+        out["temperature_at_bound"] = float(not M.T_MIN * 1.01 < self._temperature < M.T_MAX / 1.01)
+        out["ece_ts"], out["val_nll_ts"] = rel_ts.ece, nll_ts
+        run.reliability_ts = rel_ts
 
     def _record(self, snap: Snapshot) -> None:
         if self.history and self.history[-1]["step"] == snap.step:

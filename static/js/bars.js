@@ -20,6 +20,7 @@ export function barLegends() {
   htmlLegend(keys("reliability-chart"), [
     { name: "perfectly calibrated", color: "#9aa1ab", dash: "dash" },
     ...RUNS.map(([, name, color]) => ({ name, color })),
+    { name: "one-hot + temperature scaling", color: RUN_COLORS.scaled, dash: "dashdot" },
   ]);
 }
 
@@ -45,13 +46,15 @@ export function drawReliability(el, frame) {
     type: "scatter", mode: "lines", x: [0, 1], y: [0, 1], name: "perfectly calibrated",
     line: { color: "#9aa1ab", dash: "dash", width: 1.5 }, hoverinfo: "skip",
   }];
-  for (const [key, name, color] of RUNS) {
-    const rel = frame.runs[key].reliability;
+  const curves = RUNS.map(([key, name, color]) => [frame.runs[key].reliability, name, color, "solid"]);
+  const scaled = frame.runs.baseline.reliabilityScaled;
+  if (scaled) curves.push([scaled, "one-hot + temperature scaling", RUN_COLORS.scaled, "dashdot"]);
+  for (const [rel, name, color, dash] of curves) {
     const total = rel.count.reduce((a, b) => a + b, 0) || 1;
     const keep = rel.count.map((n, b) => (n > 0 ? b : -1)).filter((b) => b >= 0);
     data.push({
       type: "scatter", mode: "lines+markers", name, x: keep.map((b) => rel.confidence[b]), y: keep.map((b) => rel.accuracy[b]),
-      line: { color, width: 2 }, customdata: keep.map((b) => rel.count[b]),
+      line: { color, width: 2, dash }, customdata: keep.map((b) => rel.count[b]),
       marker: { color, size: keep.map((b) => 6 + 18 * Math.sqrt(rel.count[b] / total)), line: { color: "#fff", width: 1 } },
       hovertemplate: `confidence %{x:.2f}, accuracy %{y:.2f}, %{customdata} points<extra>${name}</extra>`,
     });

@@ -28,7 +28,10 @@ export function frameView(buffer) {
     for (const [name, arr] of Object.entries(arrays)) {
       if (name.startsWith(prefix)) own[name.slice(prefix.length)] = arr;
     }
-    runs[run.name] = { name: run.name, eps: run.eps, metrics: run.metrics, reliability: run.reliability, ...own };
+    runs[run.name] = {
+      name: run.name, eps: run.eps, metrics: run.metrics, reliability: run.reliability,
+      reliabilityScaled: run.reliability_ts || null, ...own,
+    };
   });
   const smoothed = header.runs[header.runs.length - 1];
   return {

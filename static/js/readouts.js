@@ -22,7 +22,12 @@ export function readouts(frame) {
   put("readout-confidence",
     `val accuracy: one-hot ${pct(b.val_acc)}, smoothed ${pct(s.val_acc)} · ECE: one-hot ${num(b.ece)}, smoothed ${num(s.ece)}`);
   const t = b.temperature !== null && b.temperature !== undefined ? ` (T = ${num(b.temperature, 2)})` : "";
+  const bound = b.temperature_at_bound
+    ? (b.val_acc === 1
+      ? " Every validation point is classified right, so sharpening always lowers the NLL: T runs to its bound and the scaled ECE to 0. Temperature scaling only tells something when the model makes mistakes (try the similar-classes scenario)."
+      : " T is at the end of its search range (0.05–20).")
+    : "";
   put("readout-calibration",
-    `ECE: one-hot ${num(b.ece)} · smoothed ${num(s.ece)} · one-hot + temperature scaling ${num(b.ece_ts)}${t}. ` +
-    `Mean confidence: ${num(b.mean_confidence, 2)} vs ${num(s.mean_confidence, 2)}; val accuracy ${pct(b.val_acc)} vs ${pct(s.val_acc)}.`);
+    `ECE: one-hot ${num(b.ece)} · smoothed ${num(s.ece)} · one-hot + temperature scaling ${num(b.ece_ts)}${t}, fitted on validation NLL. ` +
+    `Mean confidence: ${num(b.mean_confidence, 2)} vs ${num(s.mean_confidence, 2)}; val accuracy ${pct(b.val_acc)} vs ${pct(s.val_acc)}.${bound}`);
 }

@@ -7,6 +7,7 @@ const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 8_000;
 const CLOSE_POLICY = 1008;
 const CLOSE_TRY_AGAIN = 1013;
+const CLOSE_IDLE = 4000; // the server closed a session nobody used for IDLE_TIMEOUT: reconnect on request only
 
 /** One explorer session over /ws; reconnects by itself unless the server refused it. */
 export class ExplorerSocket {
@@ -66,6 +67,8 @@ export class ExplorerSocket {
     this.ws = null;
     if (event.code === CLOSE_TRY_AGAIN) {
       this.handlers.onConnection("full", event.reason || "The explorer is full. Try again in a minute.");
+    } else if (event.code === CLOSE_IDLE) {
+      this.handlers.onConnection("idle", event.reason || "Closed after a long time without activity.");
     } else if (event.code === CLOSE_POLICY) {
       this.handlers.onConnection("refused", event.reason || "The server refused this connection.");
     } else {

@@ -6,6 +6,7 @@ const CONNECTION_TEXT = {
   reconnecting: "reconnecting…",
   full: "explorer full",
   refused: "not allowed",
+  idle: "closed (inactive)",
 };
 
 export class StatusBar {
@@ -43,7 +44,7 @@ export class StatusBar {
       : reason;
     this.text(this.bannerText, text);
     this.banner.dataset.state = state;
-    this.retry.hidden = state !== "full";
+    this.retry.hidden = state !== "full" && state !== "idle";
     this.retry.onclick = onRetry;
     this.banner.hidden = false;
   }
