@@ -79,10 +79,12 @@ def parse_eps_list(spec: str) -> list[float]:
             if step <= 0:
                 raise UsageError("--eps: the step of START:STOP:STEP must be positive")
             count = int(round((stop - start) / step)) + 1
+            if count > MAX_SWEEP_MODELS:
+                raise UsageError(f"--eps: at most {MAX_SWEEP_MODELS} ε values in one sweep, got {count}")
             values = [round(start + i * step, 10) for i in range(max(count, 0))]
         else:
             values = [float(s) for s in spec.split(",") if s.strip()]
-    except ValueError:
+    except (ValueError, OverflowError):
         raise UsageError(f"--eps: expected START:STOP:STEP or a comma list of numbers, got {spec!r}") from None
     if not values:
         raise UsageError(f"--eps: no ε values in {spec!r}")

@@ -28,7 +28,8 @@ from .schema import (
 from .session import TrainingSession
 
 DEFAULT_SPEED = 3  # steps per frame: 90 steps/s at 30 fps, the effect shows within seconds
-REGIONS_EVERY = 3  # decision regions (input-space panel) ride on every 3rd frame
+METRICS_EVERY = 3  # all-point metrics on every 3rd frame (10 Hz at 30 fps); points move on every frame
+REGIONS_EVERY = 6  # decision regions (input-space panel) on every 6th frame, between two measured ones
 
 
 class LiveSession:
@@ -41,6 +42,7 @@ class LiveSession:
         self.playing = False
         self.pending_steps = 0
         self.dirty = True  # something changed that the client has not seen in a frame yet
+        self.measure_next = True  # the next frame measures every metric (after a control, at once)
         self.frames = 0
         self._rate_window: list[float] = []
         self._steps_log: list[tuple[float, int]] = []
@@ -84,6 +86,7 @@ class LiveSession:
             config = merge_config(s.config, ctrl.config)
             self._reset(config, list(ctrl.eps))
         self.dirty = True
+        self.measure_next = True
 
     def _reset(self, config: RunConfig, sweep_eps: list[float] | None) -> None:
         try:
@@ -119,8 +122,9 @@ class LiveSession:
             return None
         self.dirty = False
         self.frames += 1
-        with_regions = self.frames % REGIONS_EVERY == 1
-        snap = self.session.snapshot(regions=with_regions)
+        measure = self.measure_next or self.frames % METRICS_EVERY == 1
+        self.measure_next = False
+        snap = self.session.snapshot(regions=self.frames % REGIONS_EVERY == 0, metrics=measure)
         return encode_snapshot(snap, playing=self.playing, steps_per_s=round(self.steps_per_second(), 1),
                                mode="sweep" if self.session.is_sweep else "twin")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -17,7 +18,7 @@ from . import metrics as M
 from .data import Dataset, K, class_order, make_dataset
 from .geometry import project_bank
 from .loss import loss_floor, optimal_logit_gap
-from .model import ModelBank, make_optimizer, resolve_device, train_step
+from .model import ModelBank, make_optimizer, resolve_device
 from .schema import RunConfig, finite
 
 TWIN_NAMES = ("baseline", "smoothed")
@@ -26,6 +27,7 @@ TEMPERATURE_EVERY = 30  # refit the baseline's temperature every this many snaps
 SCALARS = ("train_loss", "val_loss", "val_nll", "train_acc", "val_acc", "ece", "mean_confidence",
            "logit_gap", "val_logit_gap", "dist_correct", "dist_incorrect", "incorrect_spread")
 HISTORY_CAP = 4_000
+DIVERGED_LOSS = 1e3  # nats: a loss this large (or NaN/inf) means training has blown up
 
 
 @dataclass
@@ -34,12 +36,12 @@ class RunSnapshot:
 
     name: str
     eps: float
-    metrics: dict[str, float | None]
     points: np.ndarray  # (S, 2) projection onto the template plane
     templates: np.ndarray  # (3, 2)
     class_distances: np.ndarray  # (3, 3) mean ‖x̃ − w̃_k‖ over the points of class c (row c, column k)
     probs: np.ndarray  # (S, 3) for the display subsample
     reliability: M.Reliability  # on the validation set
+    metrics: dict[str, float | None]  # measured at step metrics["steps"]
     reliability_ts: M.Reliability | None = None  # the baseline after temperature scaling
     region_class: np.ndarray | None = None  # (G·G,) argmax over the input-space grid
     region_conf: np.ndarray | None = None  # (G·G,) max probability there
@@ -99,7 +101,8 @@ class TrainingSession:
         self._cursor = 0
         self.step_count = 0
         self.diverged: str | None = None
-        self._good = [p.detach().clone() for p in self.bank.parameters()]
+        self._good = self.bank.flat.detach().clone()  # the last weights known to give a finite loss
+        self._good_step = 0
         self._basis: torch.Tensor | None = None
         self._x_all = torch.cat([self.x_train, self.x_val])  # one forward pass for both sets
         self._y_all = torch.cat([self.y_train, self.y_val])
@@ -116,6 +119,8 @@ class TrainingSession:
         self._t_step = 0
         self.display_idx = _display_subsample(data, config.display_points, config.seed)
         self._display_t = torch.as_tensor(self.display_idx, device=device)
+        self._x_display = self.x_train[self._display_t]
+        self._measured: list[dict[str, Any]] | None = None
         self._grid, self.region_extent = _region_grid(data, device)
         self.history: list[dict[str, object]] = []
 
@@ -147,9 +152,15 @@ class TrainingSession:
             return None
         b, n = self.config.batch_size, self._order.numel()
         end = self._cursor + b
-        if end <= n:
+        if end < n:
             idx = self._order[self._cursor : end]
-            self._cursor = end % n
+            self._cursor = end
+            return idx
+        if end == n:  # the epoch ends exactly here: the next batch starts a fresh permutation
+            idx = self._order[self._cursor :]
+            if not self.config.ordered:
+                self._order = self._permutation()
+            self._cursor = 0
             return idx
         head = self._order[self._cursor :]
         if not self.config.ordered:
@@ -166,121 +177,143 @@ class TrainingSession:
             idx = self._next_batch()
             x = self.x_train if idx is None else self.x_train[idx]
             y = self.y_train if idx is None else self.y_train[idx]
-            losses = train_step(self.bank, self.opt, x, y, self._eps_t)
-            if not bool(torch.isfinite(losses).all()):
+            losses = self.bank.backward(x, y, self._eps_t)  # at the current weights
+            if not bool((losses < DIVERGED_LOSS).all()):  # NaN fails this test too
+                before = self.step_count
                 self._diverge()
+                done -= before - self.step_count  # the step that made these weights is undone
                 break
+            self._good.copy_(self.bank.flat.detach())  # these weights have a finite loss: keep them
+            self._good_step = self.step_count
+            self.opt.step()
             self.step_count += 1
             done += 1
         return done
 
     def _diverge(self) -> None:
-        """Stop on NaN/inf: restore the last finite weights and a fresh optimizer; keep the message."""
+        """Stop on NaN/inf: go back to the last weights with a finite loss, with a fresh optimizer."""
         self.diverged = (
-            f"training diverged at step {self.step_count + 1} (learning rate too high?); reset or lower it"
+            f"training diverged at step {self.step_count} (learning rate too high?); reset or lower it"
         )
         with torch.no_grad():
-            for p, good in zip(self.bank.parameters(), self._good, strict=True):
-                p.copy_(good)
+            self.bank.flat.copy_(self._good)
+        self.step_count = self._good_step
         self.opt = make_optimizer(self.bank, self.config.optimizer, self.lr, weight_decay=self.config.weight_decay)
 
     # ---- snapshots ---------------------------------------------------------------------------
-    def snapshot(self, regions: bool = False) -> Snapshot:
-        """Everything a frame needs for every run; metrics use all points, arrays a subsample.
+    def snapshot(self, regions: bool = False, metrics: bool = True) -> Snapshot:
+        """Everything a frame needs for every run: metrics over all points, arrays for a subsample.
 
-        Every metric is computed for the whole bank in a few batched tensor ops (this runs up to
-        30 times a second per session), then moved to the CPU once.
+        metrics=False reuses the last metrics (each run's metrics carry the step they were measured
+        at) and only moves the display subsample: the live path measures every few frames and
+        animates the points on every frame. Neither ever returns NaN: see `_diverge`.
         """
-        n, k, di = self.data.y_train.size, K, self._display_t
         with torch.no_grad():
-            acts, logits = self.bank(self._x_all)  # (M, N + V, d), (M, N + V, K)
-            if not bool(torch.isfinite(logits).all()):
-                self._diverge()
-                acts, logits = self.bank(self._x_all)
+            if metrics or self._measured is None:
+                acts_s, logits_s = self._measure()
             else:
-                self._good = [p.detach().clone() for p in self.bank.parameters()]
-            log_p = torch.log_softmax(logits, dim=-1)
-            lp_y = log_p.gather(-1, self._y_idx).squeeze(-1)  # (M, N + V)
-            eps = self._eps_t.unsqueeze(-1)  # (M, 1)
-            per_point = -(1.0 - eps) * lp_y - eps * log_p.mean(dim=-1)  # the smoothed loss, (M, N + V)
-            z_y = logits.gather(-1, self._y_idx).squeeze(-1)
-            gap = z_y - (logits.sum(dim=-1) - z_y) / (k - 1)  # (M, N + V)
-            probs = log_p.exp()
-            conf, pred = probs.max(dim=-1)  # (M, N + V)
-            hit = (pred == self._y_all).float()
+                acts_s, logits_s = self.bank(self._x_display)  # (M, S, d), (M, S, K)
+                if not bool(torch.isfinite(logits_s).all()):
+                    acts_s, logits_s = self._measure()
             w, b = self.bank.templates()  # (M, K, d), (M, K)
-            w_aug = torch.cat([w, b.unsqueeze(-1)], dim=-1)  # (M, K, d + 1)
-            x_aug = torch.cat([acts[:, :n], torch.ones_like(acts[:, :n, :1])], dim=-1)  # (M, N, d + 1)
-            dists = torch.cdist(x_aug, w_aug)  # (M, N, K)
-            d_correct = dists.gather(-1, self._y_idx[:, :n]).squeeze(-1)  # (M, N)
-            d_wrong = dists.gather(-1, self._wrong_idx)  # (M, N, 2)
-            spread = (d_wrong[..., 0] - d_wrong[..., 1]).abs() / d_wrong.mean(dim=-1).clamp_min(1e-12)
-            class_dist = self._class_mean @ dists  # (M, K, K): row c = mean distance of class c's points
-            # reliability on the validation set: 15 equal-width confidence bins, all models at once
-            conf_v, hit_v = conf[:, n:], hit[:, n:]
-            bins = (torch.ceil(conf_v * M.N_BINS).long() - 1).clamp_(0, M.N_BINS - 1) + self._bin_offset
-            counts = torch.bincount(bins.flatten(), minlength=self.bank.m * M.N_BINS)
-            conf_sum = torch.bincount(bins.flatten(), conf_v.flatten(), minlength=self.bank.m * M.N_BINS)
-            hit_sum = torch.bincount(bins.flatten(), hit_v.flatten(), minlength=self.bank.m * M.N_BINS)
-            v = conf_v.shape[1]
-            ece = (hit_sum - conf_sum).abs().view(self.bank.m, -1).sum(dim=-1) / v
-            scalars = torch.stack([
-                per_point[:, :n].mean(-1), per_point[:, n:].mean(-1), -lp_y[:, n:].mean(-1),
-                hit[:, :n].mean(-1), hit_v.mean(-1), ece, conf_v.mean(-1),
-                gap[:, :n].mean(-1), gap[:, n:].mean(-1),
-                d_correct.mean(-1), d_wrong.mean(dim=(-1, -2)), spread.mean(-1),
-                (pred[:, :n] == self._y_true_t).float().mean(-1),
-            ], dim=-1)  # (M, 13)
-            points, templates, basis = project_bank(acts[:, di], w, b, self._basis)
-            self._basis = basis
-            grid_probs = None
+            points, templates, self._basis = project_bank(acts_s, w, b, self._basis)
+            probs = torch.softmax(logits_s, dim=-1)  # (M, S, K)
+            grid = None
             if regions and self._grid is not None:
                 z = self.bank(self._grid)[1]  # (M, G·G, K)
                 z_max, z_arg = z.max(dim=-1)
-                grid_probs = (1.0 / (z - z_max.unsqueeze(-1)).exp_().sum(dim=-1), z_arg)  # max p, argmax
+                grid = (1.0 / (z - z_max.unsqueeze(-1)).exp_().sum(dim=-1), z_arg.to(torch.uint8))  # max p, argmax
         cpu = lambda t: t.to("cpu").numpy()  # noqa: E731
-        rows = scalars.tolist()
-        counts_np, conf_np, hit_np = cpu(counts).reshape(self.bank.m, -1), cpu(conf_sum), cpu(hit_sum)
-        conf_np, hit_np = conf_np.reshape(self.bank.m, -1), hit_np.reshape(self.bank.m, -1)
-        points_np, templates_np, class_np = cpu(points), cpu(templates), cpu(class_dist)
-        probs_np = cpu(probs[:, di])
-        if grid_probs is not None:
-            region_conf, region_class = cpu(grid_probs[0]), cpu(grid_probs[1].to(torch.uint8))
+        points_np, templates_np, probs_np = cpu(points), cpu(templates), cpu(probs)
         self._snapshots += 1
         runs = []
-        for m, (name, eps_m) in enumerate(zip(self.names, self.eps_values, strict=True)):
-            row = rows[m]
-            metrics: dict[str, float | None] = {"eps": eps_m, "steps": self.step_count}
-            metrics.update(zip(SCALARS, row[:12], strict=True))
-            metrics["loss_floor"] = loss_floor(eps_m, K)
-            metrics["optimal_logit_gap"] = finite(optimal_logit_gap(eps_m, K))
-            if self.data.flipped.any():
-                metrics["train_acc_clean"] = row[12]
-            safe = np.maximum(counts_np[m], 1)
-            rel = M.Reliability(edges=M.BIN_EDGES, count=counts_np[m], confidence=conf_np[m] / safe,
-                                accuracy=hit_np[m] / safe, ece=row[5])
-            run = RunSnapshot(
-                name=name, eps=eps_m, metrics={}, points=points_np[m], templates=templates_np[m],
-                class_distances=class_np[m], probs=probs_np[m], reliability=rel,
-            )
-            if m == 0 and not self.is_sweep:
-                self._calibrate(logits[0, n:], metrics, run)
-            run.metrics = {key: finite(val) for key, val in metrics.items()}
-            if grid_probs is not None:
-                run.region_class, run.region_conf = region_class[m], region_conf[m]
+        for m, measured in enumerate(self._measured or []):
+            run = RunSnapshot(name=self.names[m], eps=self.eps_values[m], points=points_np[m],
+                              templates=templates_np[m], probs=probs_np[m], **measured)
+            if grid is not None:
+                run.region_conf, run.region_class = cpu(grid[0][m]), cpu(grid[1][m])
             runs.append(run)
         idx = self.display_idx
         snap = Snapshot(
             step=self.step_count, runs=runs, labels=self.data.y_train[idx], true_labels=self.data.y_true[idx],
             flipped=self.data.flipped[idx], diverged=self.diverged,
         )
-        if grid_probs is not None:
+        if grid is not None:
             snap.inputs = self.data.x_train[idx]
             snap.region_extent = self.region_extent
         self._record(snap)
         return snap
 
-    def _calibrate(self, logits_val: torch.Tensor, out: dict[str, float | None], run: RunSnapshot) -> None:
+    def _measure(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Every metric, for the whole bank in a few batched ops over all training and validation points.
+
+        Stores per-run metrics, reliability bins and class-template distances in `_measured`; returns
+        the display subsample's activations and logits from the same forward pass.
+        """
+        n, k = self.data.y_train.size, K
+        acts, logits = self.bank(self._x_all)  # (M, N + V, d), (M, N + V, K)
+        if not bool(torch.isfinite(logits).all()):
+            self._diverge()
+            acts, logits = self.bank(self._x_all)
+        log_p = torch.log_softmax(logits, dim=-1)
+        lp_y = log_p.gather(-1, self._y_idx).squeeze(-1)  # (M, N + V)
+        eps = self._eps_t.unsqueeze(-1)  # (M, 1)
+        per_point = -(1.0 - eps) * lp_y - eps * log_p.mean(dim=-1)  # the smoothed loss, (M, N + V)
+        z_y = logits.gather(-1, self._y_idx).squeeze(-1)
+        gap = z_y - (logits.sum(dim=-1) - z_y) / (k - 1)  # (M, N + V)
+        conf, pred = log_p.max(dim=-1)
+        conf = conf.exp_()  # max probability, (M, N + V)
+        hit = (pred == self._y_all).float()
+        w, b = self.bank.templates()  # (M, K, d), (M, K)
+        w_aug = torch.cat([w, b.unsqueeze(-1)], dim=-1)  # (M, K, d + 1)
+        x_aug = torch.cat([acts[:, :n], torch.ones_like(acts[:, :n, :1])], dim=-1)  # (M, N, d + 1)
+        dists = torch.cdist(x_aug, w_aug)  # (M, N, K)
+        d_correct = dists.gather(-1, self._y_idx[:, :n]).squeeze(-1)  # (M, N)
+        d_wrong = dists.gather(-1, self._wrong_idx)  # (M, N, 2)
+        spread = (d_wrong[..., 0] - d_wrong[..., 1]).abs() / d_wrong.mean(dim=-1).clamp_min(1e-12)
+        class_dist = self._class_mean @ dists  # (M, K, K): row c = mean distance of class c's points
+        # reliability on the validation set: 15 equal-width confidence bins, all models at once
+        conf_v, hit_v = conf[:, n:], hit[:, n:]
+        bins = ((torch.ceil(conf_v * M.N_BINS).long() - 1).clamp_(0, M.N_BINS - 1) + self._bin_offset).flatten()
+        size = self.bank.m * M.N_BINS
+        counts = torch.bincount(bins, minlength=size).view(self.bank.m, -1)
+        conf_sum = torch.bincount(bins, conf_v.flatten(), minlength=size).view(self.bank.m, -1)
+        hit_sum = torch.bincount(bins, hit_v.flatten(), minlength=size).view(self.bank.m, -1)
+        ece = (hit_sum - conf_sum).abs().sum(dim=-1) / conf_v.shape[1]
+        scalars = torch.stack([
+            per_point[:, :n].mean(-1), per_point[:, n:].mean(-1), -lp_y[:, n:].mean(-1),
+            hit[:, :n].mean(-1), hit_v.mean(-1), ece, conf_v.mean(-1),
+            gap[:, :n].mean(-1), gap[:, n:].mean(-1),
+            d_correct.mean(-1), d_wrong.mean(dim=(-1, -2)), spread.mean(-1),
+            (pred[:, :n] == self._y_true_t).float().mean(-1),
+        ], dim=-1)  # (M, 13)
+        rows = scalars.tolist()
+        counts_np, conf_np, hit_np = (t.to("cpu").numpy() for t in (counts, conf_sum, hit_sum))
+        class_np = class_dist.to("cpu").numpy()
+        measured = []
+        for m, eps_m in enumerate(self.eps_values):
+            row = rows[m]
+            values: dict[str, float | None] = {"eps": eps_m, "steps": self.step_count}
+            values.update(zip(SCALARS, row[:12], strict=True))
+            values["loss_floor"] = loss_floor(eps_m, K)
+            values["optimal_logit_gap"] = finite(optimal_logit_gap(eps_m, K))
+            if self.data.flipped.any():
+                values["train_acc_clean"] = row[12]
+            safe = np.maximum(counts_np[m], 1)
+            entry: dict[str, Any] = {
+                "reliability": M.Reliability(edges=M.BIN_EDGES, count=counts_np[m], confidence=conf_np[m] / safe,
+                                             accuracy=hit_np[m] / safe, ece=row[5]),
+                "class_distances": class_np[m],
+            }
+            if m == 0 and not self.is_sweep:
+                entry["reliability_ts"] = self._calibrate(logits[0, n:], values)
+            entry["metrics"] = {key: finite(val) for key, val in values.items()}
+            measured.append(entry)
+        self._measured = measured
+        di = self._display_t
+        return acts[:, di], logits[:, di]
+
+    def _calibrate(self, logits_val: torch.Tensor, out: dict[str, float | None]) -> M.Reliability:
         """Temperature scaling of the baseline (paper §3): T fitted on validation NLL.
 
         T is refitted about once a second, and sooner while training is young (whenever the step
@@ -300,7 +333,7 @@ class TrainingSession:
         out["temperature"] = self._temperature
         out["temperature_at_bound"] = float(not M.T_MIN * 1.01 < self._temperature < M.T_MAX / 1.01)
         out["ece_ts"], out["val_nll_ts"] = rel_ts.ece, nll_ts
-        run.reliability_ts = rel_ts
+        return rel_ts
 
     def _record(self, snap: Snapshot) -> None:
         if self.history and self.history[-1]["step"] == snap.step:

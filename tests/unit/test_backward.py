@@ -41,3 +41,28 @@ def test_forward_builds_no_autograd_graph() -> None:
     acts, logits = bank(torch.randn(7, 2))
     assert acts.shape == (2, 7, 4) and logits.shape == (2, 7, 3)
     assert not logits.requires_grad
+
+
+@pytest.mark.parametrize("name", ["adam", "sgd"])
+@pytest.mark.parametrize("weight_decay", [0.0, 0.05])
+def test_bank_optimizer_matches_torch_optim(name: str, weight_decay: float) -> None:
+    """The written-out Adam and SGD (momentum 0.9) follow torch.optim step for step on the same gradients."""
+    from app.model import make_optimizer
+
+    bank = ModelBank(2, 2, 8, 4, seed=0)
+    ref = bank.flat.detach().clone().requires_grad_(True)
+    ref_opt: torch.optim.Optimizer = (
+        torch.optim.Adam([ref], lr=0.01, weight_decay=weight_decay) if name == "adam"
+        else torch.optim.SGD([ref], lr=0.01, momentum=0.9, weight_decay=weight_decay)
+    )
+    opt = make_optimizer(bank, name, 0.01, weight_decay=weight_decay)
+    g = torch.Generator().manual_seed(1)
+    for _ in range(60):
+        grad = torch.randn(ref.shape, generator=g)
+        bank.flat.grad.copy_(grad)
+        opt.step()
+        ref.grad = grad.clone()
+        ref_opt.step()
+    moved = (ref.detach() - ModelBank(2, 2, 8, 4, seed=0).flat.detach()).abs().max()
+    assert moved > 1e-2  # both really trained
+    torch.testing.assert_close(bank.flat.detach(), ref.detach(), atol=1e-6, rtol=1e-6)
