@@ -6,7 +6,8 @@ bank starts from the same weights and sees the same minibatches, so any differen
 Tiny models are overhead-bound, so a step is a handful of batched kernels: all parameters of all
 models live in one flat tensor (each parameter one contiguous (M, ...) block of it), the backward pass
 is written out by hand (checked against autograd in the tests), and the optimizer (Adam or SGD,
-written out too, checked against torch.optim) updates that one tensor. Adam and SGD act elementwise, so one optimizer over the bank equals M separate optimizers.
+written out too, checked against torch.optim) updates that one tensor. Adam and SGD act
+elementwise, so one optimizer over the bank equals M separate optimizers.
 """
 
 from __future__ import annotations
