@@ -1,0 +1,313 @@
+"""Run every benchmark, write bench/results/latest.json and regenerate the tables in docs/performance.md.
+
+    python -m bench.all [--only step,frame,load,browser] [--no-docs] [--render-only FILE]
+
+step, frame, load (a sweep over 1, 10, 20, 40, 60 sessions, BENCH_SECONDS each, default 10;
+BENCH_SESSIONS overrides the sweep) and browser each run in their own process with --json; a benchmark
+that fails is recorded with its error and the others still run. The tables between
+<!-- bench:begin --> and <!-- bench:end --> in docs/performance.md are rewritten; the prose around them
+is kept. Prints the combined JSON on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from .common import ROOT, load_note, loadavg, machine
+
+RESULTS = ROOT / "bench" / "results" / "latest.json"
+DOC = ROOT / "docs" / "performance.md"
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+
+def _cuda() -> bool:
+    try:
+        import torch
+
+        return bool(torch.cuda.is_available())
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def plan() -> dict[str, list[str]]:
+    seconds = os.environ.get("BENCH_SECONDS", "10")
+    sweep = os.environ.get("BENCH_SESSIONS", "1,10,20,40,60")
+    cmds = {
+        "step": ["-m", "bench.step", "--json"],
+        "frame": ["-m", "bench.frame", "--json"],
+        "load": ["-m", "bench.load", "--sweep", sweep, "--seconds", seconds, "--json"],
+        "browser": ["-m", "bench.browser", "--json"],
+    }
+    if _cuda():
+        cmds["step_cuda"] = ["-m", "bench.step", "--device", "cuda", "--json"]
+    return cmds
+
+
+def run_one(name: str, args: list[str], timeout: float) -> dict[str, Any]:
+    t0 = time.monotonic()
+    print(f"bench.all: {name}: python {' '.join(args)}", file=sys.stderr, flush=True)
+    try:
+        proc = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:.0f} s"}
+    if proc.stderr.strip():
+        sys.stderr.write(proc.stderr[-3000:])
+    if proc.returncode != 0:
+        return {"error": f"exit status {proc.returncode}: {proc.stderr.strip()[-800:]}"}
+    try:
+        result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return {"error": f"no JSON on stdout: {proc.stdout[-300:]!r}"}
+    result["elapsed_s"] = round(time.monotonic() - t0, 1)
+    return result
+
+
+# ---- rendering ----------------------------------------------------------------------------------------
+def _f(x: Any, nd: int = 1, unit: str = "") -> str:
+    if x is None:
+        return "–"
+    if isinstance(x, float):
+        return f"{x:,.{nd}f}{unit}"
+    return f"{x}{unit}"
+
+
+def _met(ok: bool | None) -> str:
+    return "–" if ok is None else ("yes" if ok else "**no**")
+
+
+def _by(measured: float | None, target: float, higher_is_better: bool) -> str:
+    """How far from the target, as a factor, when missed."""
+    if measured is None:
+        return ""
+    if higher_is_better:
+        return "" if measured >= target else f" ({measured / target:.2f}× the target)" if target else ""
+    return "" if measured <= target else f" ({measured / target:.1f}× the target)"
+
+
+def target_rows(res: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
+    rows: list[tuple[str, str, bool | None]] = []
+    s = res.get("step", {})
+    if "twin_ratio" in s:
+        rows.append(("Twin step ≤ 1.2 × single step (batch 128)",
+                     f"{s['twin_ratio']:.2f} × ({s['twin_ms']:.3f} vs {s['single_ms']:.3f} ms)",
+                     s["twin_ratio"] <= 1.2))
+        rows.append(("11-model bank ≤ 3 × single step (batch 128)",
+                     f"{s['sweep11_ratio']:.2f} × ({s['sweep11_ms']:.3f} ms)", s["sweep11_ratio"] <= 3.0))
+    f = res.get("frame", {})
+    if "encode_ms" in f:
+        be = f["build_encode_ms"]
+        rows.append(("Frame build + encode ≤ 1 ms (2 × 1,500 points)",
+                     f"{be:.2f} ms = build {f['snapshot_ms']:.2f} + encode {f['encode_ms']:.2f}{_by(be, 1.0, False)}",
+                     be <= 1.0))
+        rows.append(("Frame ≤ 40 KB", f"{f['bytes']:,} B", f["bytes"] <= 40_000))
+        rows.append(("Encode ≥ 5 × faster than naive JSON", f"{f['encode_speedup']} × ({f['json_encode_ms']:.2f} ms)",
+                     f["encode_speedup"] >= 5))
+        rows.append(("Frame ≥ 4 × smaller than naive JSON", f"{f['size_ratio']} × ({f['json_bytes']:,} B)",
+                     f["size_ratio"] >= 4))
+    sweep = {r["sessions"]: r for r in res.get("load", {}).get("sweep", [])}
+    if 40 in sweep:
+        r = sweep[40]
+        rows += [
+            ("40 sessions: every client ≥ 20 fps", f"min {r['fps_min']:.1f}, median {r['fps_median']:.1f}"
+             f"{_by(r['fps_min'], 20, True)}", r["fps_min"] >= 20),
+            ("40 sessions: p95 frame gap ≤ 150 ms", f"{_f(r['gap_p95_ms'], 0)} ms{_by(r['gap_p95_ms'], 150, False)}",
+             r["gap_p95_ms"] is not None and r["gap_p95_ms"] <= 150),
+            ("40 sessions: ≥ 30 training steps/s per session", f"min {r['steps_per_s_min']:.0f}"
+             f"{_by(r['steps_per_s_min'], 30, True)}", r["steps_per_s_min"] >= 30),
+            ("40 sessions: control latency p95 ≤ 250 ms", f"{_f(r['latency_p95_ms'], 0)} ms"
+             f"{_by(r['latency_p95_ms'], 250, False)}", r["latency_p95_ms"] is not None and r["latency_p95_ms"] <= 250),
+            ("40 sessions: 0 errors", str(r["errors"]), r["errors"] == 0),
+        ]
+    if 1 in sweep:
+        r = sweep[1]
+        rows.append(("1 session: control latency p95 ≤ 50 ms", f"{_f(r['latency_p95_ms'], 0)} ms",
+                     r["latency_p95_ms"] is not None and r["latency_p95_ms"] <= 50))
+    over = [sweep[n] for n in sorted(sweep) if n > 40]
+    if over:
+        r = over[-1]
+        even = r.get("fps_min_over_max")
+        rows.append((f"Beyond capacity ({r['sessions']} sessions): rates fall evenly, no session starves",
+                     f"fps min/median/max {r['fps_min']:.1f}/{r['fps_median']:.1f}/{r['fps_max']:.1f} "
+                     f"(min/median {r['fairness']}, min/max {even}), errors {r['errors']}",
+                     (r["fairness"] or 0) >= 0.5 and (even or 0) >= 0.5 and r["errors"] == 0))
+    b = res.get("browser", {})
+    if "fps" in b:
+        rows += [
+            ("Page: ≥ 20 frames drawn/s (stretch 30), default display", f"{b['fps']:.1f}/s"
+             f"{_by(b['fps'], 20, True)}", b["fps"] >= 20),
+            ("Page: first frame drawn ≤ 1.5 s after navigation", f"first visit to a fresh server "
+             f"{_f(b['first_frame_ms'], 0)} ms (socket open {_f(b.get('socket_open_ms'), 0)}, first frame received "
+             f"{_f(b.get('first_ws_frame_ms'), 0)}); later visits "
+             f"{', '.join(_f(x, 0) for x in b.get('first_frame_repeat_ms') or []) or '–'} ms",
+             b["first_frame_ms"] is not None and b["first_frame_ms"] <= 1500),
+            ("Page: ≤ 2 MB transferred", f"{b['page_bytes']:,} B", b["page_bytes"] <= 2_000_000),
+        ]
+    return rows
+
+
+def render(res: dict[str, Any]) -> str:
+    m = res["machine"]
+    out = [BEGIN, "<!-- generated by `python -m bench.all` (make bench): edit the prose outside these markers -->", ""]
+    out.append(f"Measured {m['date']} on {m['nproc']} × {m['cpu_model']}, Python {m['python']}, "
+               f"commit {m['git_commit']}, with `{res['command']}`. Load average at the start "
+               f"{m['loadavg']}, at the end {res.get('loadavg_end')}"
+               + (" — **the machine was busy with other work: absolute times are pessimistic, compare "
+                  "ratios measured in the same run**." if res.get("loaded") else "."))
+    if res.get("note"):
+        out += ["", res["note"]]
+    out += ["", "### Targets (issue 6)", "", "| target | measured | met? |", "|---|---|---|"]
+    out += [f"| {t} | {v} | {_met(ok)} |" for t, v, ok in target_rows(res)]
+    for name in ("step", "step_cuda", "frame", "load", "browser"):
+        if "error" in res.get(name, {}):
+            out.append(f"\n`{name}` failed: {res[name]['error'][:300]}")
+
+    s = res.get("step", {})
+    if "single_ms" in s:
+        out += ["", f"### Model bank step (`bench.step`, {s['device']}, torch {s['torch']}, {s['threads']} thread, "
+                f"median of {s['repeat']} × {s['chunk']} steps)", "",
+                "| models | ms/step, batch 128 | × single | ms/step, full batch (600) | × single |",
+                "|---|---:|---:|---:|---:|"]
+        for k, label in (("single", "one model (bank M = 1)"), ("twin", "twin bank (M = 2)"),
+                         ("separate", "two separate models"), ("sweep11", "11-model ε sweep bank")):
+            r1 = s.get(k + "_ratio", s[k + "_ms"] / s["single_ms"]) if k != "single" else 1.0
+            r2 = s.get(k + "_full_ratio", s[k + "_full_ms"] / s["single_full_ms"]) if k != "single" else 1.0
+            out.append(f"| {label} | {s[k + '_ms']:.3f} | {r1:.2f} | {s[k + '_full_ms']:.3f} | {r2:.2f} |")
+        out += ["", "Ratios are the median over repeats of each case's time over the single model's, timed back "
+                "to back in the same repeat."]
+        out += ["", "Server per-frame costs, default twin (600 points, 300 displayed):", "",
+                "| cost | ms |", "|---|---:|",
+                f"| `TrainingSession.step(1)` (with batch indexing) | {s['session_step_ms']:.3f} |",
+                f"| `TrainingSession.snapshot()` | {s['snapshot_ms']:.2f} |",
+                f"| `TrainingSession.snapshot(regions=True)` (every 3rd frame) | {s['snapshot_regions_ms']:.2f} |",
+                f"| `LiveSession.tick(True)`: {s['tick_speed']} steps + snapshot + encode, mean | {s['tick_ms']:.2f} |",
+                "", f"One core runs {s['ticks_per_core_s']} ticks/s: {s['sessions_per_core_at_30fps']} sessions at "
+                "30 fps per core if ticks were the only cost (no socket, deflate or event loop)."]
+    sc = res.get("step_cuda", {})
+    if "single_ms" in sc:
+        out += ["", f"CUDA ({sc['device']}): single {sc['single_ms']:.3f} ms, twin {sc['twin_ms']:.3f} ms "
+                f"({sc['twin_ratio']} ×), 11-model {sc['sweep11_ms']:.3f} ms ({sc['sweep11_ratio']} ×); tick "
+                f"{sc['tick_ms']:.2f} ms."]
+    f = res.get("frame", {})
+    if "encode_ms" in f:
+        out += ["", f"### One frame, {f['runs']} runs × {f['display_points']:,} points (`bench.frame`)", "",
+                "| | ms | bytes |", "|---|---:|---:|",
+                f"| build: `TrainingSession.snapshot()` | {f['snapshot_ms']:.3f} | |",
+                f"| encode: `frames.encode_snapshot` (binary) | {f['encode_ms']:.3f} | {f['bytes']:,} |",
+                f"| build + encode | {f['build_encode_ms']:.3f} | {f['bytes']:,} |",
+                f"| naive JSON encode (same header, arrays as lists) | {f['json_encode_ms']:.3f} | "
+                f"{f['json_bytes']:,} |",
+                f"| build + naive JSON | {f['build_json_ms']:.3f} | {f['json_bytes']:,} |",
+                "", f"Binary encode is {f['encode_speedup']} × faster and {f['size_ratio']} × smaller than the "
+                f"naive JSON; with the build included, {f['build_encode_speedup']} × faster."]
+    ld = res.get("load", {})
+    if ld.get("sweep"):
+        out += ["", f"### Concurrent sessions (`bench.load`, {ld['seconds']:g} s window after {ld['warmup']:g} s "
+                "warm-up, server with workers = CPU count, clients in a separate process, every client playing)", "",
+                "| sessions | fps min / median / max | min/median | gap p95 ms | steps/s min | "
+                "latency p50 / p95 ms | errors | server CPU % | sessions per worker | box busy % | client CPU % "
+                "| loadavg |",
+                "|---:|---|---:|---:|---:|---|---:|---:|---|---:|---:|---:|"]
+        for r in ld["sweep"]:
+            split = "/".join(f"{x:.0f}" for x in r.get("server_cpu_by_process", [])[:2])
+            out.append(
+                f"| {r['sessions']} | {_f(r['fps_min'])} / {_f(r['fps_median'])} / {_f(r['fps_max'])} | "
+                f"{_f(r['fairness'], 2)} | {_f(r['gap_p95_ms'], 0)} | {_f(r['steps_per_s_min'], 0)} | "
+                f"{_f(r['latency_p50_ms'], 0)} / {_f(r['latency_p95_ms'], 0)} | {r['errors']} | "
+                f"{_f(r.get('server_cpu_percent'), 0)} ({split}) | "
+                f"{'/'.join(str(x) for x in r.get('sessions_by_worker') or []) or '–'} | "
+                f"{_f(r.get('machine_cpu_busy_percent'), 0)} | {_f(r['client_cpu_percent'], 0)} | "
+                f"{(r.get('loadavg_start') or ['–'])[0]} |")
+        out += ["", "Server CPU is in percent of one core (200 = both cores of 2), split over the two busiest "
+                "processes in brackets; box busy is the whole machine's use of all its CPUs, everything included."]
+    b = res.get("browser", {})
+    if "fps" in b:
+        out += ["", "### Page in headless Chromium (`bench.browser`, software rendering, default display 2 × 300 "
+                "points)", "", "| figure | value |", "|---|---:|",
+                f"| frames drawn per second on the smoothed panel | {b['fps']:.1f} |",
+                f"| … on the baseline panel | {_f(b.get('fps_baseline_panel'))} |",
+                f"| frames received per second | {b['frames_received_per_s']:.1f} |",
+                f"| the page's own fps readout | {b['status_fps_text']} |",
+                f"| first frame drawn after navigation | {_f(b['first_frame_ms'], 0)} ms |",
+                f"| WebSocket open / first frame received | {_f(b.get('socket_open_ms'), 0)} / "
+                f"{_f(b.get('first_ws_frame_ms'), 0)} ms |",
+                f"| first frame drawn, later first visits to the same server | "
+                f"{', '.join(_f(x, 0) for x in b.get('first_frame_repeat_ms') or []) or '–'} ms |",
+                f"| Plotly defined / DOMContentLoaded | {_f(b['plotly_defined_ms'], 0)} / "
+                f"{_f(b['dom_content_loaded_ms'], 0)} ms |",
+                f"| page bytes transferred ({b['page_requests']} requests) | {b['page_bytes']:,} |",
+                f"| main thread busy while playing (script, style + layout) | {_f(b['main_thread_busy_percent'])} % "
+                f"({_f(b.get('script_percent'))} %, {_f(b.get('style_layout_percent'))} %) |"]
+        costly = sorted((b.get("plotly_ms_per_s") or {}).items(), key=lambda kv: -(kv[1] or 0))[:4]
+        if costly:
+            out += ["", "Synchronous Plotly time per second of play, by chart: "
+                    + ", ".join(f"{k} {v:.0f} ms" for k, v in costly) + "."]
+        if b.get("page_errors"):
+            out += ["", "Page errors seen: " + "; ".join(f"`{e[:120]}`" for e in b["page_errors"][:3])]
+    out += ["", END]
+    return "\n".join(out)
+
+
+def update_doc(res: dict[str, Any]) -> None:
+    text = DOC.read_text() if DOC.exists() else f"# Performance\n\n{BEGIN}\n{END}\n"
+    block = render(res)
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        tail = rest.split(END, 1)[1]
+        text = head + block + tail
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    DOC.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.all", description=__doc__.split("\n")[0])
+    p.add_argument("--only", help="comma list of benchmarks to run (step, frame, load, browser)")
+    p.add_argument("--no-docs", action="store_true", help="do not rewrite docs/performance.md")
+    p.add_argument("--render-only", metavar="FILE", help="regenerate the docs from a results file, run nothing")
+    p.add_argument("--note", help="a sentence to put under the machine line in the docs")
+    args = p.parse_args(argv)
+    if args.render_only:
+        rendered: dict[str, Any] = json.loads(Path(args.render_only).read_text())
+        if args.note:
+            rendered["note"] = args.note
+        update_doc(rendered)
+        return 0
+    cmds = plan()
+    only = [x.strip() for x in args.only.split(",")] if args.only else None
+    timeouts = {"step": 300, "step_cuda": 300, "frame": 300, "load": 1200, "browser": 300}
+    command = "python -m bench.all" + (f" --only {args.only}" if args.only else "")
+    env_bits = [f"{k}={os.environ[k]}" for k in ("BENCH_SECONDS", "BENCH_SESSIONS") if k in os.environ]
+    res: dict[str, Any] = {"machine": machine(), "command": " ".join([*env_bits, command])}
+    previous = json.loads(RESULTS.read_text()) if only and RESULTS.exists() else {}
+    for name, cmd in cmds.items():
+        if only and name.split("_")[0] not in only:
+            if name in previous:
+                res[name] = previous[name]  # keep the earlier figures of what was not rerun
+            continue
+        res[name] = run_one(name, cmd, timeouts[name])
+    res["loadavg_end"] = loadavg()
+    load = res["machine"]["loadavg"]
+    res["loaded"] = bool(load) and max(load[0], res["loadavg_end"][0]) > 0.5 * (os.cpu_count() or 1)
+    if args.note:
+        res["note"] = args.note
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    tmp = RESULTS.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(res, indent=1, allow_nan=False, default=str) + "\n")
+    tmp.replace(RESULTS)
+    if not args.no_docs:
+        update_doc(res)
+    print(json.dumps(res, allow_nan=False, default=str))
+    print(f"bench.all: wrote {RESULTS.relative_to(ROOT)}" + ("" if args.no_docs else f" and {DOC.relative_to(ROOT)}")
+          + f"; {load_note(res['loadavg_end'])}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,398 @@
+"""N real WebSocket clients playing at once against the explorer: fps, frame gaps, steps/s, control latency.
+
+    python -m bench.load --sessions 40 --seconds 10 [--url ws://HOST:PORT/ws] [--sweep 1,10,20,40,60]
+                         [--speed K] [--client-procs P] [--json]
+
+Without --url it starts the server itself as in production (`python -m app serve --workers <CPU count>`,
+MAX_SESSIONS raised), waits for /healthz and stops it afterwards; with --sweep every N gets a fresh one.
+The clients run in child processes (asyncio, one process unless --client-procs says more), never in the
+server's; they parse only each frame's JSON header (uint32 LE length + JSON), offer permessage-deflate
+as browsers do, and press play. After a warm-up, over the measurement window, per client: delivered
+frames/s, gaps between frames, training steps/s (header step deltas over time), and control latency:
+every ~1 s each client sends {"type": "set", "eps": X} with a fresh X and times the first frame whose
+header reports runs[-1].eps == X. Server CPU is read from /proc for the server and its uvicorn workers.
+Targets (issue 6, 2-core box): 40 sessions each ≥ 20 fps, p95 gap ≤ 150 ms, ≥ 30 steps/s per session,
+control latency p95 ≤ 250 ms, 0 errors; one session: latency p95 ≤ 50 ms; beyond capacity, even fps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import struct
+import sys
+import time
+from multiprocessing.connection import Connection
+from typing import Any
+
+from .common import emit, load_note, loadavg, median, percentile, ratio, rnd
+from .server import CpuMeter, Server
+
+PROBE_INTERVAL = 1.0  # seconds between control-latency probes of one client
+PROBE_TIMEOUT = 5.0  # a probe not confirmed by then counts as a latency timeout
+CONNECT_TIMEOUT = 30.0
+
+
+class Client:
+    """One session: records frame arrival times and header steps; probes control latency."""
+
+    def __init__(self, index: int, url: str, speed: int | None, compression: bool) -> None:
+        self.index, self.url, self.speed, self.compression = index, url, speed, compression
+        self.ws: Any = None
+        self.frames: list[tuple[float, int]] = []  # (monotonic time, header step)
+        self.bytes = 0
+        self.errors: list[str] = []
+        self.latencies: list[float] = []
+        self.latency_timeouts = 0
+        self.probe: tuple[float, float] | None = None  # (eps, sent at)
+        self.confirmed = asyncio.Event()
+        self.connected_at: float | None = None
+        self.first_frame_s: float | None = None
+        self.extensions: str | None = None
+        self.closed_early = False
+        self.done = False
+
+    async def connect(self) -> bool:
+        from websockets.asyncio.client import connect
+
+        t0 = time.monotonic()
+        try:
+            self.ws = await connect(self.url, open_timeout=CONNECT_TIMEOUT, max_size=16 * 2**20, proxy=None,
+                                    compression="deflate" if self.compression else None, ping_interval=None)
+            self.extensions = self.ws.response.headers.get("Sec-WebSocket-Extensions")
+            hello = json.loads(await asyncio.wait_for(self.ws.recv(), CONNECT_TIMEOUT))
+            if hello.get("type") != "hello":
+                raise RuntimeError(f"expected hello, got {str(hello)[:100]}")
+            await self.ws.send('{"type":"play"}')
+            if self.speed:
+                await self.ws.send(json.dumps({"type": "set", "speed": self.speed}))
+        except Exception as err:  # noqa: BLE001 - every failure is a benchmark error, reported
+            self.errors.append(f"connect: {type(err).__name__}: {err}"[:300])
+            return False
+        self.connected_at = time.monotonic()
+        self.connect_s = self.connected_at - t0
+        return True
+
+    async def receive(self) -> None:
+        unpack = struct.unpack_from
+        loads = json.loads
+        try:
+            async for msg in self.ws:
+                now = time.monotonic()
+                if isinstance(msg, bytes):
+                    (h,) = unpack("<I", msg, 0)
+                    header = loads(msg[4 : 4 + h])
+                    self.frames.append((now, header["step"]))
+                    self.bytes += len(msg)
+                    if self.first_frame_s is None and self.connected_at is not None:
+                        self.first_frame_s = now - self.connected_at
+                    if self.probe is not None and abs(header["runs"][-1]["eps"] - self.probe[0]) < 1e-12:
+                        self.latencies.append(now - self.probe[1])
+                        self.probe = None
+                        self.confirmed.set()
+                else:
+                    text = loads(msg)
+                    if text.get("type") == "error":
+                        self.errors.append(f"server error: {text.get('message')}"[:300])
+        except Exception as err:  # noqa: BLE001
+            if not self.done:
+                self.errors.append(f"receive: {type(err).__name__}: {err}"[:300])
+        if not self.done:
+            self.closed_early = True
+            code = getattr(self.ws, "close_code", None)
+            reason = getattr(self.ws, "close_reason", "")
+            self.errors.append(f"disconnected early (close code {code}, reason {reason!r})")
+
+    async def probe_loop(self, start: float, end: float) -> None:
+        """Every ~PROBE_INTERVAL, a fresh ε; time until a frame reports it."""
+        k = 0
+        phase = (self.index * 0.618033988749895) % 1.0 * PROBE_INTERVAL  # spread the probes over time
+        next_at = start + phase
+        while True:
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+            if time.monotonic() > end - 0.2 or self.closed_early:
+                return
+            k += 1
+            eps = round(0.02 + 0.46 * ((self.index * 0.137 + k * 0.618033988749895) % 1.0), 6)
+            self.confirmed.clear()
+            self.probe = (eps, time.monotonic())
+            try:
+                await self.ws.send(json.dumps({"type": "set", "eps": eps}))
+                await asyncio.wait_for(self.confirmed.wait(), PROBE_TIMEOUT)
+            except TimeoutError:
+                self.latency_timeouts += 1
+                self.probe = None
+            except Exception as err:  # noqa: BLE001
+                self.errors.append(f"send: {type(err).__name__}: {err}"[:300])
+                return
+            next_at = max(next_at + PROBE_INTERVAL, time.monotonic())
+
+    def stats(self, start: float, end: float) -> dict[str, Any]:
+        inside = [(t, s) for t, s in self.frames if start <= t <= end]
+        times = [t for t, _ in inside]
+        gaps = [(b - a) * 1e3 for a, b in zip(times, times[1:], strict=False)]
+        # the gap from the window start to the first frame counts too: a starving client shows it
+        if times:
+            gaps.insert(0, (times[0] - start) * 1e3)
+        steps_per_s = None
+        if len(inside) >= 2 and inside[-1][0] > inside[0][0]:
+            steps_per_s = (inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0])
+        return {
+            "index": self.index,
+            "fps": len(inside) / (end - start),
+            "gaps_ms": gaps,
+            "max_gap_ms": max(gaps) if gaps else None,
+            "steps_per_s": steps_per_s,
+            "latencies_ms": [x * 1e3 for x in self.latencies],
+            "latency_timeouts": self.latency_timeouts,
+            "errors": self.errors,
+            "frames_total": len(self.frames),
+            "bytes_total": self.bytes,
+            "first_frame_ms": None if self.first_frame_s is None else self.first_frame_s * 1e3,
+            "extensions": self.extensions,
+        }
+
+
+async def _child_main(conn: Connection, indices: list[int], url: str, speed: int | None, compression: bool) -> None:
+    loop = asyncio.get_running_loop()
+    clients = [Client(i, url, speed, compression) for i in indices]
+    receivers: list[asyncio.Task[None]] = []
+
+    async def start(c: Client) -> None:
+        await asyncio.sleep(0.01 * (c.index % 50))  # a room connects over a moment, not in one instant
+        if await c.connect():
+            receivers.append(asyncio.create_task(c.receive()))
+
+    await asyncio.gather(*(start(c) for c in clients))
+    conn.send(("ready", sum(c.ws is not None and c.connected_at is not None for c in clients)))
+    window_start, window_end = await loop.run_in_executor(None, conn.recv)
+    await asyncio.sleep(max(0.0, window_start - time.monotonic()))
+    cpu0, wall0 = time.process_time(), time.monotonic()
+    probes = [asyncio.create_task(c.probe_loop(window_start, window_end)) for c in clients if c.connected_at]
+    await asyncio.sleep(max(0.0, window_end - time.monotonic()))
+    cpu1, wall1 = time.process_time(), time.monotonic()
+    await asyncio.wait_for(asyncio.gather(*probes, return_exceptions=True), PROBE_TIMEOUT + 2)
+    for c in clients:
+        c.done = True
+    await asyncio.gather(*(c.ws.close() for c in clients if c.ws is not None), return_exceptions=True)
+    for t in receivers:
+        t.cancel()
+    await asyncio.gather(*receivers, return_exceptions=True)
+    conn.send(("done", [c.stats(window_start, window_end) for c in clients],
+               (cpu1 - cpu0) / max(wall1 - wall0, 1e-9) * 100))
+
+
+def _child(conn: Connection, indices: list[int], url: str, speed: int | None, compression: bool) -> None:
+    try:
+        asyncio.run(_child_main(conn, indices, url, speed, compression))
+    except Exception as err:  # noqa: BLE001
+        conn.send(("failed", f"{type(err).__name__}: {err}"))
+    finally:
+        conn.close()
+
+
+def run_clients(url: str, sessions: int, seconds: float, warmup: float, speed: int | None, procs: int,
+                compression: bool, server: Server | None) -> dict[str, Any]:
+    """Spawn the client processes, time the window, collect per-client statistics."""
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context("spawn")
+    procs = max(1, min(procs, sessions))
+    shares = [list(range(p, sessions, procs)) for p in range(procs)]
+    pipes, children = [], []
+    for share in shares:
+        parent_end, child_end = ctx.Pipe()
+        proc = ctx.Process(target=_child, args=(child_end, share, url, speed, compression), daemon=True)
+        proc.start()
+        child_end.close()
+        pipes.append(parent_end)
+        children.append(proc)
+    connected, failures = 0, []
+    t_connect = time.monotonic()
+    for pipe in pipes:
+        if not pipe.poll(CONNECT_TIMEOUT * 2 + 10):
+            failures.append("a client process did not report its connections in time")
+            continue
+        kind, payload = pipe.recv()
+        if kind == "ready":
+            connected += payload
+        else:
+            failures.append(str(payload))
+    connect_s = time.monotonic() - t_connect
+    window_start = time.monotonic() + warmup
+    window_end = window_start + seconds
+    for pipe in pipes:
+        pipe.send((window_start, window_end))
+    meter = CpuMeter(server.proc.pid) if server and server.proc else None
+    time.sleep(max(0.0, window_start - time.monotonic()))
+    load_start = loadavg()
+    if meter:
+        meter.start()
+    by_worker = server.sessions_by_worker() if server else []
+    time.sleep(max(0.0, window_end - time.monotonic()))
+    cpu = meter.stop() if meter else {}
+    if server:
+        later = server.sessions_by_worker()
+        cpu["sessions_by_worker"] = later if sum(later) >= sum(by_worker) else by_worker
+    stats: list[dict[str, Any]] = []
+    client_cpu: list[float] = []
+    for pipe in pipes:
+        if not pipe.poll(PROBE_TIMEOUT + 30):
+            failures.append("a client process did not report its results in time")
+            continue
+        kind, *payload = pipe.recv()
+        if kind == "done":
+            stats += payload[0]
+            client_cpu.append(payload[1])
+        else:
+            failures.append(str(payload[0]))
+    for proc in children:
+        proc.join(timeout=5)
+        if proc.is_alive():
+            proc.kill()
+    return {"stats": stats, "client_cpu": client_cpu, "failures": failures, "connected": connected,
+            "connect_s": connect_s, "cpu": cpu, "load_start": load_start}
+
+
+def summarize(sessions: int, seconds: float, raw: dict[str, Any]) -> dict[str, Any]:
+    stats = raw["stats"]
+    fps = sorted(s["fps"] for s in stats)
+    gaps = [g for s in stats for g in s["gaps_ms"]]
+    steps = [s["steps_per_s"] for s in stats if s["steps_per_s"] is not None]
+    lat = [x for s in stats for x in s["latencies_ms"]]
+    errors = raw["failures"] + [e for s in stats for e in s["errors"]]
+    missing = sessions - len(stats)
+    fps_median = median(fps)
+    client_cpu = raw["client_cpu"]
+    exts = {s["extensions"] for s in stats}
+    total_fps = sum(fps)
+    out: dict[str, Any] = {
+        "sessions": sessions,
+        "connected": raw["connected"],
+        "seconds": seconds,
+        "fps_min": rnd(fps[0] if fps else 0.0, 2),
+        "fps_median": rnd(fps_median, 2),
+        "fps_max": rnd(fps[-1] if fps else 0.0, 2),
+        "fairness": ratio(fps[0] if fps else 0.0, fps_median, 3),  # fps_min / fps_median: 1 is perfectly even
+        "fps_min_over_max": ratio(fps[0] if fps else 0.0, fps[-1] if fps else None, 3),
+        "gap_p50_ms": rnd(percentile(gaps, 50), 1),
+        "gap_p95_ms": rnd(percentile(gaps, 95), 1),
+        "gap_max_ms": rnd(max(gaps) if gaps else None, 1),
+        "steps_per_s_min": rnd(min(steps) if steps else 0.0, 1),
+        "steps_per_s_median": rnd(median(steps), 1),
+        "latency_p50_ms": rnd(percentile(lat, 50), 1),
+        "latency_p95_ms": rnd(percentile(lat, 95), 1),
+        "latency_max_ms": rnd(max(lat) if lat else None, 1),
+        "latency_samples": len(lat),
+        "latency_timeouts": sum(s["latency_timeouts"] for s in stats),
+        "errors": len(errors) + missing,
+        "error_messages": sorted(set(errors))[:10],
+        "first_frame_ms_median": rnd(median([s["first_frame_ms"] for s in stats if s["first_frame_ms"]]), 1),
+        "frame_kb_mean": rnd(sum(s["bytes_total"] for s in stats) / max(sum(s["frames_total"] for s in stats), 1)
+                             / 1024, 2),
+        "connect_s": rnd(raw["connect_s"], 2),
+        **raw["cpu"],
+        "frames_per_s_total": rnd(total_fps, 1),
+        # server CPU per delivered frame (tick + socket + deflate + event loop), to compare with bench.step's tick
+        "server_cpu_ms_per_frame": rnd(raw["cpu"]["server_cpu_percent"] * 10 / total_fps, 2)
+        if raw["cpu"].get("server_cpu_percent") is not None and total_fps else None,
+        "client_processes": len(client_cpu),
+        "client_cpu_percent": rnd(sum(client_cpu), 1),
+        "client_cpu_percent_max_process": rnd(max(client_cpu) if client_cpu else None, 1),
+        "client_saturated": bool(client_cpu) and max(client_cpu) > 85.0,
+        "compression": sorted(e or "none" for e in exts),
+        "loadavg_start": raw["load_start"],
+        "loadavg": loadavg(),
+    }
+    return out
+
+
+def run_one(sessions: int, seconds: float, *, url: str | None, warmup: float, speed: int | None, procs: int,
+            compression: bool, workers: int | None) -> dict[str, Any]:
+    if url:
+        raw = run_clients(url, sessions, seconds, warmup, speed, procs, compression, None)
+        result = summarize(sessions, seconds, raw)
+        result.update(url=url, server="external")
+        return result
+    with Server(workers=workers, max_sessions=max(2 * sessions, 100)) as server:
+        raw = run_clients(server.ws, sessions, seconds, warmup, speed, procs, compression, server)
+        result = summarize(sessions, seconds, raw)
+        result.update(server="started", workers=server.workers)
+        if result["errors"]:
+            result["server_log_tail"] = server.log_tail(1000)
+    return result
+
+
+def _targets(r: dict[str, Any]) -> dict[str, bool]:
+    t = {
+        "errors_0": r["errors"] == 0,
+        "latency_p95_le_250ms": r["latency_p95_ms"] is not None and r["latency_p95_ms"] <= 250,
+    }
+    if r["sessions"] == 1:
+        t["latency_p95_le_50ms"] = r["latency_p95_ms"] is not None and r["latency_p95_ms"] <= 50
+    if r["sessions"] > 40:
+        t["even_fps_min_over_max_ge_0.5"] = (r["fps_min_over_max"] or 0) >= 0.5
+    if r["sessions"] <= 40:
+        t.update(fps_min_ge_20=r["fps_min"] >= 20, gap_p95_le_150ms=(r["gap_p95_ms"] or 1e9) <= 150,
+                 steps_per_s_min_ge_30=r["steps_per_s_min"] >= 30)
+    return t
+
+
+def summary_line(r: dict[str, Any]) -> str:
+    return (f"{r['sessions']:>3} sessions: fps min/med/max {r['fps_min']:5.1f}/{r['fps_median'] or 0:5.1f}/"
+            f"{r['fps_max']:5.1f} (fair {r['fairness']}), gap p95 {r['gap_p95_ms']} ms, steps/s min "
+            f"{r['steps_per_s_min']}, latency p50/p95 {r['latency_p50_ms']}/{r['latency_p95_ms']} ms "
+            f"({r['latency_timeouts']} timeouts), errors {r['errors']}, server CPU {r.get('server_cpu_percent')}% "
+            f"by process {r.get('server_cpu_by_process', [])[:2]}, sessions by worker "
+            f"{r.get('sessions_by_worker')}; box {r.get('machine_cpu_busy_percent')}% of all CPUs), "
+            f"client CPU {r['client_cpu_percent']}%, "
+            f"loadavg {r['loadavg_start'][0] if r['loadavg_start'] else '?'}")
+
+
+def summary(r: dict[str, Any]) -> str:
+    if "sweep" in r:
+        return "\n".join([f"bench.load sweep, {r['seconds']} s each; {load_note(r['loadavg'])}",
+                          *(summary_line(x) for x in r["sweep"])])
+    lines = [f"bench.load; {load_note(r['loadavg'])}", summary_line(r)]
+    lines += [f"  error: {e}" for e in r["error_messages"]]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.split("\n")[0])
+    p.add_argument("--sessions", type=int, default=40, help="concurrent sessions (default 40)")
+    p.add_argument("--seconds", type=float, default=10.0, help="measurement window per run (default 10)")
+    p.add_argument("--warmup", type=float, default=None, help="seconds after connecting before measuring "
+                   "(default 3, or 1 for windows under 5 s)")
+    p.add_argument("--url", help="an already running server's WebSocket URL (default: start one)")
+    p.add_argument("--sweep", help="comma list of session counts, e.g. 1,10,20,40,60 (fresh server each)")
+    p.add_argument("--speed", type=int, help="steps per frame (default: the server's default)")
+    p.add_argument("--client-procs", type=int, default=1, help="client processes (default 1)")
+    p.add_argument("--workers", type=int, help="server workers (default: CPU count)")
+    p.add_argument("--no-compression", action="store_true", help="do not offer permessage-deflate")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    args = p.parse_args(argv)
+    if args.url and not args.url.startswith(("ws://127.0.0.1", "ws://localhost", "ws://[::1]")):
+        p.exit(2, "python -m bench.load: error: --url must point at 127.0.0.1 (benchmarks stay on this machine)\n")
+    counts = [int(x) for x in args.sweep.split(",") if x.strip()] if args.sweep else [args.sessions]
+    if any(n < 1 for n in counts):
+        p.exit(2, "python -m bench.load: error: session counts must be at least 1\n")
+    warmup = args.warmup if args.warmup is not None else (3.0 if args.seconds >= 5 else 1.0)
+    results = []
+    for n in counts:
+        r = run_one(n, args.seconds, url=args.url, warmup=warmup, speed=args.speed, procs=args.client_procs,
+                    compression=not args.no_compression, workers=args.workers)
+        r["targets"] = _targets(r)
+        results.append(r)
+        if args.sweep:
+            print(summary_line(r), file=sys.stderr, flush=True)
+    meta = {"benchmark": "load", "nproc": os.cpu_count(), "seconds": args.seconds, "warmup": warmup,
+            "speed": args.speed, "loadavg": loadavg()}
+    out = {**meta, "sweep": results} if args.sweep else {**meta, **results[0]}
+    emit(out, args.json, summary)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
