@@ -1,0 +1,156 @@
+"""Shared fixtures: the app behind a TestClient, and a small synchronous WebSocket session helper.
+
+Unit tests drive the engine directly (app/loss.py … app/session.py); API tests use starlette's
+TestClient for HTTP and WebSocket (STYLE.md §8). One torch thread, as the app itself runs.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+import torch
+
+with warnings.catch_warnings():
+    # starlette ≥ 1.x prefers httpx2 and warns once, at import, when its test client falls back to httpx.
+    warnings.filterwarnings("ignore", message=r"Using `httpx` with `starlette.testclient` is deprecated")
+    from starlette.testclient import TestClient, WebSocketTestSession
+
+from app.client import frame_dict
+from app.frames import decode
+from app.main import create_app
+from app.settings import Settings
+
+torch.set_num_threads(1)
+
+RECV_TIMEOUT = 30.0  # seconds to wait for one server message before the test fails (never a hang)
+
+
+class WsSession:
+    """A TestClient WebSocket with timeouts and the protocol's message kinds (docs/protocol.md)."""
+
+    def __init__(self, ws: WebSocketTestSession) -> None:
+        self.ws = ws
+        self.texts: list[dict[str, Any]] = []  # every text message seen, in order
+        self.hello: dict[str, Any] = {}
+        self.step = 0  # the latest step the server reported, in a state message or a frame
+
+    def send(self, payload: dict[str, Any] | list[Any] | str | bytes) -> None:
+        if isinstance(payload, bytes):
+            self.ws.send_bytes(payload)
+        elif isinstance(payload, str):
+            self.ws.send_text(payload)
+        else:
+            self.ws.send_text(json.dumps(payload))
+
+    def recv(self, timeout: float = RECV_TIMEOUT) -> dict[str, Any] | bytes:
+        """The next message: a decoded JSON text message, or the raw bytes of a frame.
+
+        A server close raises starlette's WebSocketDisconnect (with .code and .reason).
+        """
+        rx = self.ws._send_rx  # the TestClient's own stream; its receive() has no timeout
+
+        async def get() -> Any:
+            with anyio.fail_after(timeout):
+                return await rx.receive()
+
+        message = self.ws.portal.call(get)
+        self.ws._raise_on_close(message)
+        if message.get("bytes") is not None:
+            raw = bytes(message["bytes"])
+            self.step = max(self.step, int(decode(raw)[0]["step"]))
+            return raw
+        data: dict[str, Any] = json.loads(message["text"])
+        self.texts.append(data)
+        if data.get("type") in ("hello", "state"):
+            self.step = int(data["step"]) if data.get("type") == "hello" else max(self.step, int(data["step"]))
+        return data
+
+    def next_text(self, kind: str, limit: int = 2_000) -> dict[str, Any]:
+        """The next text message of type `kind`; frames and other texts on the way are skipped."""
+        for _ in range(limit):
+            msg = self.recv()
+            if isinstance(msg, dict) and msg.get("type") == kind:
+                return msg
+        raise AssertionError(f"no {kind!r} message within {limit} messages")
+
+    def next_frame(self, until: Callable[[dict[str, Any]], bool] = lambda f: True,
+                   limit: int = 2_000) -> dict[str, Any]:
+        """The next binary frame (decoded with app.client.frame_dict) for which `until` holds."""
+        for _ in range(limit):
+            msg = self.recv()
+            if isinstance(msg, bytes):
+                frame = frame_dict(msg)
+                if until(frame):
+                    return frame
+        raise AssertionError(f"no matching frame within {limit} messages")
+
+    def error(self) -> str:
+        """The message of the next error reply (state messages and frames on the way are skipped)."""
+        return str(self.next_text("error")["message"])
+
+
+@contextmanager
+def ws_connect(client: TestClient, url: str = "/ws", **kwargs: Any) -> Iterator[WsSession]:
+    """Open an explorer session, read its hello, and on exit wait until the server has let it go.
+
+    Waiting matters: TestClient cancels the app as soon as the block ends; a session still busy in its
+    worker thread then surfaces as a CancelledError that belongs to the test harness, not the app.
+    """
+    connections: set[Any] = client.app.state.connections  # type: ignore[attr-defined]
+    before = set(connections)
+    with client.websocket_connect(url, **kwargs) as ws:
+        session = WsSession(ws)
+        session.hello = session.next_text("hello")
+        mine = set(connections) - before  # this session's server side
+        try:
+            yield session
+        finally:
+            ws.close(1000)
+            deadline = time.monotonic() + RECV_TIMEOUT
+            while mine & connections and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert not mine & connections, "the server kept the session after the client left"
+
+
+@pytest.fixture
+def make_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., TestClient]]:
+    """A factory: make_client(**Settings fields) → a started TestClient on a fresh app (CPU)."""
+    clients: list[TestClient] = []
+
+    def make(**overrides: Any) -> TestClient:
+        registry = tmp_path / f"sessions-{len(clients)}"
+        monkeypatch.setenv("LSE_REGISTRY_DIR", str(registry))  # each app counts its own sessions
+        settings = Settings(**{"device": "cpu", "state_dir": str(tmp_path / "state"), **overrides})
+        client = TestClient(create_app(settings))
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in reversed(clients):
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client: Callable[..., TestClient]) -> TestClient:
+    return make_client()
+
+
+@pytest.fixture
+def connect(client: TestClient) -> Callable[..., Any]:
+    """connect(url="/ws", **kwargs) → context manager yielding a WsSession on the default client."""
+    return lambda url="/ws", **kwargs: ws_connect(client, url, **kwargs)
+
+
+@pytest.fixture
+def open_ws() -> Callable[..., Any]:
+    """open_ws(client, url="/ws", **kwargs) → context manager yielding a WsSession on any client."""
+    return ws_connect
