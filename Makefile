@@ -57,6 +57,10 @@ lint: install-test
 bench: install-test
 	$(BIN)/python -m bench.all
 
+# The long reliability runs (1,000 connect/disconnect cycles, stalled readers, a vanished client).
+soak: install-test
+	$(BIN)/python -m pytest tests/soak -m slow -p no:cacheprovider
+
 # Builds the image, runs it with compose, one WebSocket session through the published port, then down.
 docker-smoke:
 	bash deploy/docker-smoke.sh

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
+import signal
 import tempfile
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import torch
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from fastapi.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -19,7 +24,11 @@ from .capacity import SessionRegistry
 from .routes import router
 from .settings import Settings
 from .static import StaticFiles
-from .ws import CLOSE_GOING_AWAY, explorer_socket
+from .ws import CLOSE_GOING_AWAY, Busy, explorer_socket
+
+log = logging.getLogger(__name__)
+MAX_BODY_BYTES = 64 * 1024  # the REST helpers take a few numbers; nothing needs more
+SHUTDOWN_REASON = "the server is shutting down; the page will reconnect"
 
 ROOT = Path(__file__).resolve().parent.parent
 CSP = (
@@ -54,6 +63,101 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class BodyLimit:
+    """Refuses request bodies over MAX_BODY_BYTES with a 413 (declared or streamed), before they pile up."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_large = JSONResponse({"error": f"request body too large: at most {self.limit // 1024} KB"}, 413)
+        length = dict(scope["headers"]).get(b"content-length", b"0")
+        if not length.isdigit() or int(length) > self.limit:
+            await too_large(scope, receive, send)
+            return
+        seen, started, refused = 0, False, False
+
+        async def limited_receive() -> Message:
+            nonlocal seen, refused
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen <= self.limit:
+                return message
+            if not started and not refused:  # answer now; the app sees the client leave
+                refused = True
+                await too_large(scope, receive, send)
+            return {"type": "http.disconnect"}
+
+        async def watch_send(message: Message) -> None:
+            nonlocal started
+            if refused:
+                return  # the 413 went out already
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, watch_send)
+        except Exception:
+            if not refused:
+                raise
+
+
+async def close_sessions(app: FastAPI, reason: str, timeout: float = 1.0) -> None:
+    """Send every open session a close frame with `reason` (a stalled client gets `timeout` seconds)."""
+    conns = list(app.state.connections)
+    if conns:
+        await asyncio.wait([asyncio.ensure_future(c.close(CLOSE_GOING_AWAY, reason)) for c in conns],
+                           timeout=timeout)
+
+
+def _close_sessions_on_signal(app: FastAPI) -> Callable[[], None]:
+    """Chain SIGTERM/SIGINT: first close every session with a reason, then let uvicorn shut down.
+
+    uvicorn's own shutdown closes open WebSockets with 1012 and no reason before the lifespan's
+    shutdown runs, so the lifespan alone is too late to tell clients why. Returns the undo.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None  # signals reach the main thread only (TestClient runs the app elsewhere)
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGTERM, signal.SIGINT)
+    previous: dict[int, Any] = {sig: signal.getsignal(sig) for sig in signals}
+
+    def chain(sig: int, frame: Any) -> None:
+        prev = previous[sig]
+        if callable(prev):
+            prev(sig, frame)
+        elif prev == signal.SIG_DFL:
+            signal.signal(sig, signal.SIG_DFL)
+            signal.raise_signal(sig)
+
+    def handler(sig: int, frame: Any) -> None:
+        if app.state.shutting_down:  # a second signal: no more waiting
+            chain(sig, frame)
+            return
+        app.state.shutting_down = True
+
+        async def close_then_chain() -> None:
+            try:
+                await close_sessions(app, SHUTDOWN_REASON)
+            finally:
+                chain(sig, frame)
+
+        loop.call_soon_threadsafe(lambda: loop.create_task(close_then_chain()))
+
+    for sig in signals:
+        signal.signal(sig, handler)
+
+    def undo() -> None:
+        for sig, prev in previous.items():
+            if signal.getsignal(sig) is handler:
+                signal.signal(sig, prev)
+
+    return undo
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     torch.set_num_threads(settings.torch_threads)
@@ -61,9 +165,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        for conn in list(app.state.connections):  # graceful shutdown: tell every client why
-            await conn.close(CLOSE_GOING_AWAY, "the server is shutting down; the page will reconnect")
+        undo = _close_sessions_on_signal(app)
+        try:
+            yield
+        finally:
+            undo()
+        await close_sessions(app, SHUTDOWN_REASON)  # graceful shutdown: tell every client why
         app.state.executor.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(title="Label Smoothing Explorer", docs_url=None, redoc_url=None, openapi_url=None,
@@ -73,11 +180,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.registry = SessionRegistry(registry_dir, settings.max_sessions)
     app.state.executor = ThreadPoolExecutor(max_workers=settings.compute_threads, thread_name_prefix="train")
     app.state.connections = set()
+    app.state.busy = Busy()
+    app.state.shutting_down = False
     app.state.device = "cuda" if settings.device != "cpu" and torch.cuda.is_available() else "cpu"
     app.include_router(router)
     app.add_api_websocket_route("/ws", explorer_socket)
     app.mount("/static", StaticFiles(ROOT / "static"), name="static")
+    app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders)
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception) -> JSONResponse:
+        """Anything unexpected: the traceback goes to the server log, the client gets a plain message."""
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return JSONResponse({"error": "internal server error; the server log has the details"}, 500)
+
     return app
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
@@ -61,6 +62,7 @@ async def healthz(request: Request) -> dict[str, Any]:
         "device": state.device,
         "sessions": state.registry.count(),
         "max_sessions": state.settings.max_sessions,
+        "busy_threads": state.busy.value,  # training jobs running in this worker now
     }
 
 
@@ -85,7 +87,8 @@ class CalcRequest(BaseModel):
 @router.post("/api/calculate")
 async def api_calculate(body: CalcRequest) -> JSONResponse:
     try:
-        calc = calculate(body.probs, body.label, body.eps)
+        with np.errstate(all="ignore"):  # e.g. [1e308, 1e308] overflows the sum: a 422 below, not a warning
+            calc = calculate(body.probs, body.label, body.eps)
     except ValueError as err:
         return JSONResponse({"error": str(err)}, status_code=422)
     return JSONResponse(calc.__dict__)

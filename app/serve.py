@@ -22,6 +22,8 @@ def serve(args: argparse.Namespace) -> int:
             raise ValueError(f"--device must be auto, cpu or cuda, got {settings.device!r}")
         if not 1 <= settings.port <= 65535:
             raise ValueError(f"--port must be between 1 and 65535, got {settings.port}")
+        if not 0 <= settings.workers <= 256:  # the same limits as the WORKERS variable
+            raise ValueError(f"--workers must be between 0 and 256, got {settings.workers}")
         if settings.device == "cuda":
             from .model import resolve_device
 

@@ -8,21 +8,62 @@ previous one has left (latest frame only, never a queue), at most at the fps cap
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
+import threading
 import time
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from .access import origin_allowed, token_ok
 from .live import LiveSession
-from .schema import MAX_MESSAGE_BYTES, ControlError, RunConfig, parse_control
+from .schema import (
+    MAX_MESSAGE_BYTES,
+    ControlError,
+    Reset,
+    RunConfig,
+    Sweep,
+    check_run_size,
+    merge_config,
+    parse_control,
+)
 from .settings import Settings
 
 CLOSE_POLICY = 1008
 CLOSE_TRY_AGAIN = 1013
 CLOSE_GOING_AWAY = 1001
+CLOSE_INTERNAL_ERROR = 1011
+STALLED_AFTER = 1.0  # seconds a frame may take to leave before training waits for the client to read
+GIVE_UP_AFTER = 40.0  # seconds a send may hang before the client counts as gone (a dead link, a lost laptop)
+# A client that leaves mid-send: the server may see any of these (starlette, uvicorn's ClientDisconnected).
+GONE = (WebSocketDisconnect, RuntimeError, OSError)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Busy:
+    """How many training jobs run on worker threads in this process right now (/healthz `busy_threads`).
+
+    A closed session must free its thread, not only its registry ticket: this is how tests see it.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.value = 0
+
+    def run(self, fn: Callable[..., T], *args: Any) -> T:
+        with self._lock:
+            self.value += 1
+        try:
+            return fn(*args)
+        finally:
+            with self._lock:
+                self.value -= 1
 
 
 async def explorer_socket(ws: WebSocket) -> None:
@@ -40,41 +81,66 @@ async def explorer_socket(ws: WebSocket) -> None:
         n = settings.max_sessions
         await ws.close(CLOSE_TRY_AGAIN, f"The explorer is full ({n}/{n}). Try again in a minute.")
         return
-    conn = Connection(ws, settings, app.state.executor)
+    conn = Connection(ws, settings, app.state.executor, app.state.busy)
     app.state.connections.add(conn)
     try:
         await conn.run()
+    except (WebSocketDisconnect, OSError):
+        pass  # the client left while we were talking to it (uvicorn's ClientDisconnected is an OSError)
     finally:
         app.state.connections.discard(conn)
         app.state.registry.release(ticket)
 
 
 class Connection:
-    def __init__(self, ws: WebSocket, settings: Settings, executor: ThreadPoolExecutor) -> None:
-        self.ws, self.settings, self.executor = ws, settings, executor
+    def __init__(self, ws: WebSocket, settings: Settings, executor: ThreadPoolExecutor, busy: Busy) -> None:
+        self.ws, self.settings, self.executor, self.busy = ws, settings, executor, busy
         self.live: LiveSession | None = None
         self.pending: list[Any] = []
         self.wake = asyncio.Event()
         self.send_lock = asyncio.Lock()
         self.frame_task: asyncio.Task[None] | None = None
+        self.frame_at = 0.0  # loop time the frame in flight was handed to the socket
+        self.sending_since: float | None = None  # loop time the send in progress started
         self.last_activity = time.monotonic()
         self.closing = False
 
+    async def compute(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run fn on a training thread (off the event loop), counted in `busy`."""
+        return await asyncio.get_running_loop().run_in_executor(self.executor, self.busy.run, fn, *args)
+
     async def run(self) -> None:
-        loop = asyncio.get_running_loop()
-        config = RunConfig(device=self.settings.device)  # type: ignore[arg-type]
-        self.live = await loop.run_in_executor(
-            self.executor, lambda: LiveSession(config, fps_cap=self.settings.fps_cap,
-                                               max_steps_per_second=self.settings.max_steps_per_second))
+        config = RunConfig(device=self.settings.device)
+        self.live = await self.compute(lambda: LiveSession(
+            config, fps_cap=self.settings.fps_cap, max_steps_per_second=self.settings.max_steps_per_second))
         await self.send_text({**self.live.state(), "type": "hello"})
         producer = asyncio.create_task(self.produce())
+        receiver = asyncio.create_task(self.receive())
+        watchdog = asyncio.create_task(self.watch())
         try:
-            await self.receive()
+            await asyncio.wait({producer, receiver, watchdog}, return_when=asyncio.FIRST_COMPLETED)
+            if producer.done() and not receiver.done():  # the producer never returns on its own: a bug
+                err = None if producer.cancelled() else producer.exception()
+                if not isinstance(err, GONE):
+                    log.error("session producer stopped", exc_info=err)
+                    await self.close(CLOSE_INTERNAL_ERROR,
+                                     "the session stopped after an internal error; reload to start again")
         finally:
-            producer.cancel()
-            if self.frame_task:
-                self.frame_task.cancel()
-            await asyncio.gather(producer, return_exceptions=True)
+            for task in (producer, receiver, watchdog, self.frame_task):
+                if task:
+                    task.cancel()
+            await asyncio.gather(producer, receiver, watchdog, return_exceptions=True)
+
+    async def watch(self) -> None:
+        """Returns when a send has hung for GIVE_UP_AFTER seconds: the client takes nothing, so it has gone.
+
+        Such a session ends without a close frame (it could not leave either): its thread, memory and
+        session slot are freed; the socket is left to uvicorn and the kernel.
+        """
+        loop = asyncio.get_running_loop()
+        while self.sending_since is None or loop.time() - self.sending_since < GIVE_UP_AFTER:
+            await asyncio.sleep(min(5.0, GIVE_UP_AFTER / 4))
+        log.info("a client took nothing for %.0f s: its session ends", GIVE_UP_AFTER)
 
     async def close(self, code: int, reason: str) -> None:
         self.closing = True
@@ -85,8 +151,16 @@ class Connection:
                 pass
 
     async def send_text(self, payload: dict[str, Any]) -> None:
-        async with self.send_lock:
+        async with self.send_lock, self.sending():
             await self.ws.send_text(json.dumps(payload, allow_nan=False))
+
+    @contextlib.asynccontextmanager
+    async def sending(self) -> AsyncIterator[None]:
+        self.sending_since = asyncio.get_running_loop().time()
+        try:
+            yield
+        finally:
+            self.sending_since = None
 
     async def error(self, message: str) -> None:
         await self.send_text({"type": "error", "message": message})
@@ -103,24 +177,23 @@ class Connection:
             if msg["type"] == "websocket.disconnect":
                 return
             self.last_activity = time.monotonic()
-            text = msg.get("text")
-            if text is None:
-                await self.error("controls are JSON text messages, not binary data")
-                continue
-            if len(text.encode()) > MAX_MESSAGE_BYTES:
-                await self.error(f"message too large: at most {MAX_MESSAGE_BYTES // 1024} KB")
-                continue
             try:
-                self.live.admit(self.last_activity)
+                self.live.admit(self.last_activity)  # every message counts against the rate limit
+                text = msg.get("text")
+                if text is None:
+                    raise ControlError("controls are JSON text messages, not binary data")
+                if len(text) > MAX_MESSAGE_BYTES or len(text.encode()) > MAX_MESSAGE_BYTES:
+                    raise ControlError(f"message too large: at most {MAX_MESSAGE_BYTES // 1024} KB")
                 data = json.loads(text)
                 if isinstance(data, dict) and data.get("type") == "ping":
                     await self.send_text({"type": "pong"})
                     continue
                 self.pending.append(parse_control(data))
                 self.wake.set()
-            except (ValueError, RecursionError) as err:
-                detail = str(err) if isinstance(err, ControlError) else "a control message must be valid JSON"
-                await self.error(detail)
+            except ControlError as err:
+                await self.error(str(err))
+            except (ValueError, RecursionError):
+                await self.error("a control message must be valid JSON")
 
     async def produce(self) -> None:
         """Apply controls, tick, send frames; sleeps when paused and nothing is pending."""
@@ -133,9 +206,15 @@ class Connection:
                 controls, self.pending = self.pending, []
                 for ctrl in controls:
                     try:
-                        await loop.run_in_executor(self.executor, live.apply, ctrl)
+                        if isinstance(ctrl, Reset | Sweep):  # refuse a run too large to serve, before building it
+                            models = len(ctrl.eps) if isinstance(ctrl, Sweep) else 2
+                            check_run_size(merge_config(live.session.config, ctrl.config), models)
+                        await self.compute(live.apply, ctrl)
                     except ControlError as err:
                         await self.error(str(err))
+                    except Exception:  # a bug must not end the session: report it, keep the previous state
+                        log.exception("applying a %s control failed", type(ctrl).__name__)
+                        await self.error("that control could not be applied; the session keeps its previous state")
                 await self.send_text(live.state())
                 next_frame = 0.0  # show the change at once
             steps = live.steps_per_tick()
@@ -147,12 +226,33 @@ class Connection:
             if not steps and not want:  # only a frame to send: wait for the socket or the fps clock
                 await self.nap(max(next_frame - now, 0.005))
                 continue
+            if steps and self.frame_task is not None and not self.frame_task.done() \
+                    and now - self.frame_at > STALLED_AFTER:
+                await self.nap(0.25)  # the client has stopped reading: no training for nobody to watch
+                continue
             was_diverged = live.session.diverged
-            frame = await loop.run_in_executor(self.executor, live.tick, want)
+            # `step n` beyond what the rate cap allows per tick is spread over ticks, as play is: the same
+            # per-session rate, frames on the way, and a thread that is free again one tick after a close
+            held = 0
+            if not live.playing:
+                held = max(0, live.pending_steps - max(1, live.max_steps_per_second // max(live.fps, 1)))
+                live.pending_steps -= held
+            try:
+                frame = await self.compute(live.tick, want)
+            except Exception:  # a bug in training or framing: pause and say so, rather than go silent
+                log.exception("a training tick failed")
+                live.playing, live.pending_steps, live.dirty = False, 0, False
+                await self.error("training stopped after an internal error; reset to start again")
+                await self.send_text(live.state())
+                continue
+            if not live.session.diverged:
+                live.pending_steps += held
             if frame is not None:
                 next_frame = now + 1.0 / live.fps
                 self.frame_task = asyncio.create_task(self.send_frame(frame))
+                self.frame_at = now
             if live.session.diverged and not was_diverged:
+                live.playing, live.pending_steps = False, 0  # also when the snapshot, not the step, found it
                 await self.error(live.session.diverged)
                 await self.send_text(live.state())
             if steps:
@@ -170,7 +270,7 @@ class Connection:
 
     async def send_frame(self, frame: bytes) -> None:
         try:
-            async with self.send_lock:
+            async with self.send_lock, self.sending():
                 await self.ws.send_bytes(frame)
-        except (WebSocketDisconnect, RuntimeError, OSError):
+        except GONE:
             pass
