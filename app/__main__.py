@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from .schema import ControlError, RunConfig, merge_config
+from .schema import ControlError, RunConfig, check_run_size, merge_config
 
 REPORT_KEYS = (
     "eps", "steps", "train_loss", "val_loss", "train_acc", "val_acc", "ece", "logit_gap", "val_logit_gap",
@@ -118,8 +118,9 @@ def train(config: RunConfig, steps: int, sweep_eps: list[float] | None, quiet: b
     if steps < 0:
         raise UsageError(f"--steps must be 0 or more, got {steps}")
     try:
+        check_run_size(config, len(sweep_eps) if sweep_eps else 2)
         session = TrainingSession(config, sweep_eps)
-    except ValueError as err:
+    except ValueError as err:  # ControlError is a ValueError: the same words as the server's
         raise UsageError(str(err)) from None
     with tqdm(total=steps, desc="training", unit="step", file=sys.stderr, disable=quiet, mininterval=0.2) as bar:
         done = 0

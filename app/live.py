@@ -98,35 +98,41 @@ class LiveSession:
 
     # ---- work -------------------------------------------------------------------------------------
     def steps_per_tick(self) -> int:
-        """Steps the next tick takes: the speed while playing (capped by the rate cap), or pending steps."""
+        """Steps the next tick takes: the speed while playing, else pending `step` requests; either way at
+        most the per-session rate cap's share of one tick, so `step 1000` is spread over ticks like play."""
         if self.session.diverged:
             return 0
-        if self.playing:
-            return max(1, min(self.speed, self.max_steps_per_second // max(self.fps, 1)))
-        return self.pending_steps
+        cap = max(1, self.max_steps_per_second // max(self.fps, 1))
+        return min(self.speed if self.playing else self.pending_steps, cap)
 
-    def tick(self, want_frame: bool) -> bytes | None:
-        """Train this tick's steps; build a frame if wanted and something changed. Runs on a worker thread."""
-        n = self.steps_per_tick()
+    def tick(self, want_frame: bool, train: bool = True) -> bytes | None:
+        """Train this tick's steps (if `train`); build a frame if wanted and something changed.
+
+        Runs on a worker thread. A divergence, found by a step or by the snapshot, pauses the run.
+        """
+        n = self.steps_per_tick() if train else 0
         if n:
             done = self.session.step(n)
-            self.pending_steps = max(0, self.pending_steps - n) if not self.playing else 0
+            if not self.playing:
+                self.pending_steps = max(0, self.pending_steps - n)
             now = time.monotonic()
             self._steps_log.append((now, done))
             self._steps_log = [(t, k) for t, k in self._steps_log if now - t < 2.0]
             self.dirty = True
-            if self.session.diverged:
+        frame = None
+        if want_frame and self.dirty:
+            self.dirty = False
+            self.frames += 1
+            measure = self.measure_next or self.frames % METRICS_EVERY == 1
+            self.measure_next = False
+            snap = self.session.snapshot(regions=self.frames % REGIONS_EVERY == 0, metrics=measure)
+            if snap.diverged:
                 self.playing = False
-                self.pending_steps = 0
-        if not (want_frame and self.dirty):
-            return None
-        self.dirty = False
-        self.frames += 1
-        measure = self.measure_next or self.frames % METRICS_EVERY == 1
-        self.measure_next = False
-        snap = self.session.snapshot(regions=self.frames % REGIONS_EVERY == 0, metrics=measure)
-        return encode_snapshot(snap, playing=self.playing, steps_per_s=round(self.steps_per_second(), 1),
-                               mode="sweep" if self.session.is_sweep else "twin")
+            frame = encode_snapshot(snap, playing=self.playing, steps_per_s=round(self.steps_per_second(), 1),
+                                    mode="sweep" if self.session.is_sweep else "twin")
+        if self.session.diverged:
+            self.playing, self.pending_steps = False, 0
+        return frame
 
     def steps_per_second(self) -> float:
         if len(self._steps_log) < 2:

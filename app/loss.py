@@ -88,6 +88,8 @@ def calculate(probs: list[float] | np.ndarray, label: int, eps: float) -> Calcul
         raise ValueError("the probability vector needs at least 2 entries")
     if not np.all(np.isfinite(p)) or np.any(p <= 0):
         raise ValueError("every probability must be a positive number (log 0 is infinite)")
+    if np.any(p > 1):
+        raise ValueError("every probability must be at most 1")
     if abs(p.sum() - 1.0) > 1e-3:
         raise ValueError(f"the probabilities must add up to 1 (they add up to {p.sum():.4g})")
     k = p.size

@@ -165,6 +165,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.warm_up:  # first-use costs (allocator, kernels, sklearn imports) before anyone waits
+            await asyncio.get_running_loop().run_in_executor(app.state.executor, _warm_up, settings)
         undo = _close_sessions_on_signal(app)
         try:
             yield
@@ -200,4 +202,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def create_app_from_env() -> Any:
     """uvicorn factory for worker processes: settings come from the environment."""
-    return create_app(Settings.from_env())
+    return create_app(Settings.from_env(warm_up=True))
+
+
+def _warm_up(settings: Settings) -> None:
+    from .live import LiveSession
+    from .schema import RunConfig
+
+    live = LiveSession(RunConfig(device=settings.device))  # type: ignore[arg-type]
+    live.playing = True
+    for _ in range(3):
+        live.tick(True)

@@ -31,6 +31,7 @@ class Settings:
     idle_timeout: float = 900.0  # seconds without client activity before a session is closed
     access_code: str = ""  # when set, the page and the WebSocket need it (?token=… sets a cookie)
     torch_threads: int = 1  # tiny models are overhead-bound: one thread per worker
+    warm_up: bool = False  # the real server trains a throwaway session at start, so the first visitor waits less
     compute_threads: int = 2  # worker threads per process that run training ticks, first come first served
     state_dir: str = field(default_factory=lambda: os.environ.get("STATE_DIR", "/tmp/label-smoothing-explorer"))
 

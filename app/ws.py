@@ -37,6 +37,7 @@ CLOSE_POLICY = 1008
 CLOSE_TRY_AGAIN = 1013
 CLOSE_GOING_AWAY = 1001
 CLOSE_INTERNAL_ERROR = 1011
+CLOSE_IDLE = 4000  # application code: idle session closed; the page offers to reconnect instead of retrying
 STALLED_AFTER = 1.0  # seconds a frame may take to leave before training waits for the client to read
 GIVE_UP_AFTER = 40.0  # seconds a send may hang before the client counts as gone (a dead link, a lost laptop)
 # A client that leaves mid-send: the server may see any of these (starlette, uvicorn's ClientDisconnected).
@@ -172,7 +173,7 @@ class Connection:
             try:
                 msg = await asyncio.wait_for(self.ws.receive(), timeout=self.settings.idle_timeout)
             except TimeoutError:
-                await self.close(CLOSE_GOING_AWAY, "closed after a long time without activity; reload to start again")
+                await self.close(CLOSE_IDLE, "closed after a long time without activity; reconnect to start again")
                 return
             if msg["type"] == "websocket.disconnect":
                 return
@@ -196,67 +197,69 @@ class Connection:
                 await self.error("a control message must be valid JSON")
 
     async def produce(self) -> None:
-        """Apply controls, tick, send frames; sleeps when paused and nothing is pending."""
+        """Apply controls, tick, send frames; sleeps when paused and nothing is pending.
+
+        Two clocks, one period (1/fps) each: training ticks (`next_tick`, so a control cannot make a
+        session train faster than its rate) and frames (`next_frame`, which a control resets so the
+        change shows at once). Deadlines advance by whole periods, so the cadence does not drift.
+        """
         assert self.live is not None
         loop = asyncio.get_running_loop()
-        next_frame = 0.0
+        next_tick = next_frame = 0.0
         while True:
             live = self.live
             if self.pending:
-                controls, self.pending = self.pending, []
-                for ctrl in controls:
-                    try:
-                        if isinstance(ctrl, Reset | Sweep):  # refuse a run too large to serve, before building it
-                            models = len(ctrl.eps) if isinstance(ctrl, Sweep) else 2
-                            check_run_size(merge_config(live.session.config, ctrl.config), models)
-                        await self.compute(live.apply, ctrl)
-                    except ControlError as err:
-                        await self.error(str(err))
-                    except Exception:  # a bug must not end the session: report it, keep the previous state
-                        log.exception("applying a %s control failed", type(ctrl).__name__)
-                        await self.error("that control could not be applied; the session keeps its previous state")
-                await self.send_text(live.state())
+                await self.apply_pending(live)
                 next_frame = 0.0  # show the change at once
-            steps = live.steps_per_tick()
-            if not steps and not live.dirty:
-                await self.nap(None)
-                continue
+            period = 1.0 / live.fps
             now = loop.time()
-            want = (self.frame_task is None or self.frame_task.done()) and now >= next_frame
-            if not steps and not want:  # only a frame to send: wait for the socket or the fps clock
-                await self.nap(max(next_frame - now, 0.005))
-                continue
-            if steps and self.frame_task is not None and not self.frame_task.done() \
-                    and now - self.frame_at > STALLED_AFTER:
+            steps = live.steps_per_tick()
+            frame_free = self.frame_task is None or self.frame_task.done()
+            if steps and not frame_free and now - self.frame_at > STALLED_AFTER:
                 await self.nap(0.25)  # the client has stopped reading: no training for nobody to watch
                 continue
+            train = steps > 0 and now >= next_tick - 0.002
+            want = frame_free and (live.dirty or train) and now >= next_frame - 0.25 * period
+            if not train and not want:
+                waits = [next_tick - now] if steps else []
+                if live.dirty:
+                    waits.append(next_frame - now if frame_free else 0.005)  # the fps clock, or the socket
+                await self.nap(max(min(waits), 0.001) if waits else None)
+                continue
             was_diverged = live.session.diverged
-            # `step n` beyond what the rate cap allows per tick is spread over ticks, as play is: the same
-            # per-session rate, frames on the way, and a thread that is free again one tick after a close
-            held = 0
-            if not live.playing:
-                held = max(0, live.pending_steps - max(1, live.max_steps_per_second // max(live.fps, 1)))
-                live.pending_steps -= held
             try:
-                frame = await self.compute(live.tick, want)
+                frame = await self.compute(live.tick, want, train)
             except Exception:  # a bug in training or framing: pause and say so, rather than go silent
                 log.exception("a training tick failed")
                 live.playing, live.pending_steps, live.dirty = False, 0, False
                 await self.error("training stopped after an internal error; reset to start again")
                 await self.send_text(live.state())
                 continue
-            if not live.session.diverged:
-                live.pending_steps += held
+            if train:
+                next_tick = max(next_tick + period, now) if next_tick else now + period
             if frame is not None:
-                next_frame = now + 1.0 / live.fps
+                next_frame = max(next_frame + period, now) if next_frame else now + period
                 self.frame_task = asyncio.create_task(self.send_frame(frame))
                 self.frame_at = now
             if live.session.diverged and not was_diverged:
-                live.playing, live.pending_steps = False, 0  # also when the snapshot, not the step, found it
                 await self.error(live.session.diverged)
                 await self.send_text(live.state())
-            if steps:
-                await self.nap(max(0.0, now + 1.0 / live.fps - loop.time()))
+
+    async def apply_pending(self, live: LiveSession) -> None:
+        """Apply the controls received since the last tick, then confirm the state to the client."""
+        controls, self.pending = self.pending, []
+        for ctrl in controls:
+            try:
+                if isinstance(ctrl, Reset | Sweep):  # refuse a run too large to serve, before building it
+                    models = len(ctrl.eps) if isinstance(ctrl, Sweep) else 2
+                    check_run_size(merge_config(live.session.config, ctrl.config), models)
+                await self.compute(live.apply, ctrl)
+            except ControlError as err:
+                await self.error(str(err))
+            except Exception:  # a bug must not end the session: report it, keep the previous state
+                log.exception("applying a %s control failed", type(ctrl).__name__)
+                await self.error("that control could not be applied; the session keeps its previous state")
+        await self.send_text(live.state())
 
     async def nap(self, timeout: float | None) -> None:
         """Sleep until a control arrives or `timeout` seconds pass (None: until a control)."""
