@@ -321,7 +321,9 @@ def test_cli_returns_0_or_2_and_never_raises(cli_tmp: Path, data: st.DataObject)
     args = data.draw(argv(cli_tmp))
     out, err = io.StringIO(), io.StringIO()
     with mock.patch.dict(os.environ), mock.patch.object(cli, "train", short_train), \
-            mock.patch("uvicorn.run") as uvicorn_run, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            mock.patch("app.serve._probe"), mock.patch("app.serve._run_worker") as run_worker, \
+            mock.patch("app.serve._supervise") as supervise, mock.patch("uvicorn.run") as uvicorn_run, \
+            contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
             status = cli.main(args)
         except SystemExit as exit_:  # only argparse's own --help may exit, with status 0
@@ -333,8 +335,8 @@ def test_cli_returns_0_or_2_and_never_raises(cli_tmp: Path, data: st.DataObject)
     if status == 2:
         lines = err.getvalue().strip().splitlines()
         assert lines and lines[-1].startswith("python -m app: error: "), (args, err.getvalue())
-    elif args and args[0] == "serve":
-        assert uvicorn_run.called
+    elif args and args[0] == "serve":  # it would have served: one worker, supervised workers, or uvicorn's
+        assert run_worker.called or supervise.called or uvicorn_run.called
     elif "--json" in args and "--" not in args:
         rs.strict_json(out.getvalue().strip().splitlines()[-1])
 
