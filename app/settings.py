@@ -32,7 +32,8 @@ class Settings:
     access_code: str = ""  # when set, the page and the WebSocket need it (?token=… sets a cookie)
     torch_threads: int = 1  # tiny models are overhead-bound: one thread per worker
     warm_up: bool = False  # the real server trains a throwaway session at start, so the first visitor waits less
-    compute_threads: int = 2  # worker threads per process that run training ticks, first come first served
+    compute_threads: int = 1  # threads per worker process that run training ticks, first come first served:
+    # one, so ticks do not fight each other (and the event loop) for the GIL; parallelism comes from processes
     state_dir: str = field(default_factory=lambda: os.environ.get("STATE_DIR", "/tmp/label-smoothing-explorer"))
 
     @classmethod
@@ -50,6 +51,7 @@ class Settings:
             max_steps_per_second=_int("MAX_STEPS_PER_SECOND", 2_000, 1, 1_000_000),
             idle_timeout=float(_int("IDLE_TIMEOUT", 900, 1, 86_400)),
             access_code=os.environ.get("ACCESS_CODE", ""),
+            compute_threads=_int("COMPUTE_THREADS", 1, 1, 64),
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
