@@ -96,9 +96,9 @@ class ExplorerClient:
     async def next_text(self, kind: str, timeout: float = 10.0) -> dict[str, Any]:
         """The next text message of type `kind` (frames on the way are dropped)."""
         while not self.texts.empty():
-            msg = self.texts.get_nowait()
-            if msg.get("type") == kind:
-                return msg
+            queued = self.texts.get_nowait()
+            if queued.get("type") == kind:
+                return queued
         deadline = time.monotonic() + timeout
         while True:
             msg = await self._recv(max(0.0, deadline - time.monotonic()))

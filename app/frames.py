@@ -19,7 +19,7 @@ from .session import Snapshot
 
 VERSION = 1
 PROBS_SUBSAMPLE = 90  # full probability vectors for the first 90 display points; all get pred + confidence
-_DTYPES = {"f4": np.dtype("<f4"), "u1": np.dtype("u1")}
+_DTYPES: dict[str, np.dtype[Any]] = {"f4": np.dtype("<f4"), "u1": np.dtype("u1")}
 
 
 def snapshot_arrays(snap: Snapshot) -> list[tuple[str, np.ndarray]]:
@@ -47,7 +47,8 @@ def snapshot_arrays(snap: Snapshot) -> list[tuple[str, np.ndarray]]:
 
 def quantize(p: np.ndarray) -> np.ndarray:
     """Probabilities in [0, 1] → uint8 (resolution 1/255, plenty for colour and opacity)."""
-    return np.rint(np.clip(p, 0.0, 1.0) * 255.0).astype(np.uint8)
+    q: np.ndarray = np.rint(np.clip(p, 0.0, 1.0) * 255.0).astype(np.uint8)
+    return q
 
 
 def snapshot_header(snap: Snapshot, **extra: Any) -> dict[str, Any]:

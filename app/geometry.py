@@ -49,7 +49,8 @@ def align_basis(basis: np.ndarray, previous: np.ndarray | None) -> np.ndarray:
     if previous is None or previous.shape != basis.shape:
         return basis
     u, _, vt = np.linalg.svd(basis.T @ previous)  # (2, 2)
-    return basis @ (u @ vt)
+    aligned: np.ndarray = basis @ (u @ vt)
+    return aligned
 
 
 def project_to_template_plane(
@@ -65,7 +66,8 @@ def project_to_template_plane(
 def template_distances(acts: Any, weight: Any, bias: Any) -> np.ndarray:
     """‖x̃_n − w̃_k‖ for every activation and template: (N, 3)."""
     x_aug, w_aug = augment(acts, weight, bias)
-    return np.sqrt(((x_aug[:, None, :] - w_aug[None, :, :]) ** 2).sum(axis=-1))
+    dists: np.ndarray = np.sqrt(((x_aug[:, None, :] - w_aug[None, :, :]) ** 2).sum(axis=-1))
+    return dists
 
 
 def distance_summary(dists: np.ndarray | torch.Tensor, labels: np.ndarray | torch.Tensor) -> dict[str, float]:

@@ -209,7 +209,7 @@ def _warm_up(settings: Settings) -> None:
     from .live import LiveSession
     from .schema import RunConfig
 
-    live = LiveSession(RunConfig(device=settings.device))  # type: ignore[arg-type]
+    live = LiveSession(RunConfig.model_validate({"device": settings.device}))
     live.playing = True
     for _ in range(3):
         live.tick(True)

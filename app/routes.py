@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
 from . import __version__
@@ -28,23 +30,25 @@ async def page(request: Request) -> Response:
         response: Response = RedirectResponse("/" + (f"?{query}" if query else ""), status_code=303)
         response.set_cookie(COOKIE, settings.access_code, httponly=True, samesite="strict", max_age=12 * 3600)
         return response
-    return request.app.state.templates.TemplateResponse(
-        request, "index.html",
+    return _render(request, "index.html")
+
+
+def _render(request: Request, template: str) -> Response:
+    """A page with what every page's scripts read: version, Plotly path, defaults, convention, scenarios."""
+    templates: Jinja2Templates = request.app.state.templates
+    return templates.TemplateResponse(
+        request, template,
         {"version": __version__, "plotly": VENDOR_PLOTLY, "defaults": RunConfig().model_dump(),
          "convention": CONVENTION, "scenarios": [s.as_dict() for s in SCENARIOS]},
     )
 
 
-def _subpage(name: str):  # type: ignore[no-untyped-def]
+def _subpage(name: str) -> Callable[[Request], Awaitable[Response]]:
     async def handler(request: Request) -> Response:
-        settings = request.app.state.settings
-        if not token_ok(request, settings):
+        if not token_ok(request, request.app.state.settings):
             return HTMLResponse(ACCESS_PAGE, status_code=401)
-        return request.app.state.templates.TemplateResponse(
-            request, f"{name}.html",
-            {"version": __version__, "plotly": VENDOR_PLOTLY, "defaults": RunConfig().model_dump(),
-             "convention": CONVENTION, "scenarios": [s.as_dict() for s in SCENARIOS]},
-        )
+        return _render(request, f"{name}.html")
+
     return handler
 
 

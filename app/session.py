@@ -223,7 +223,9 @@ class TrainingSession:
                 z = self.bank(self._grid)[1]  # (M, G·G, K)
                 z_max, z_arg = z.max(dim=-1)
                 grid = (1.0 / (z - z_max.unsqueeze(-1)).exp_().sum(dim=-1), z_arg.to(torch.uint8))  # max p, argmax
-        cpu = lambda t: t.to("cpu").numpy()  # noqa: E731
+        def cpu(t: torch.Tensor) -> np.ndarray:
+            return t.to("cpu").numpy()
+
         points_np, templates_np, probs_np = cpu(points), cpu(templates), cpu(probs)
         self._snapshots += 1
         runs = []

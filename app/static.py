@@ -13,7 +13,7 @@ from pathlib import Path
 
 from starlette.datastructures import Headers
 from starlette.responses import Response
-from starlette.routing import get_route_path
+from starlette.routing import get_route_path  # type: ignore[attr-defined]
 from starlette.types import Receive, Scope, Send
 
 COMPRESSIBLE = (".js", ".css", ".html", ".svg", ".json", ".txt", ".map")
