@@ -71,9 +71,9 @@ export function smoothedTargets(eps, y = 1) {
   return Array.from({ length: K }, (_, i) => (i === y ? 1 - eps : 0) + eps / K);
 }
 
-/** The one-hot and smoothed target vectors for a point of class 1, as small grouped bars. */
-export function drawTargets(el, eps) {
-  const x = ["class 0", "class 1 (true)", "class 2"];
+/** The one-hot and smoothed target vectors for a point of class 1, as small grouped bars; names: the classes' names. */
+export function drawTargets(el, eps, names = ["class 0", "class 1", "class 2"]) {
+  const x = names.map((name, i) => (i === 1 ? `${name} (true)` : name));
   const oneHot = smoothedTargets(0);
   const smooth = smoothedTargets(eps);
   const data = [

@@ -1,66 +1,121 @@
-/** Line charts over training steps (loss, logit gap, template distances, ECE), fed from the history. */
+/** Line charts over training steps (loss, logit gap, template distances, ECE), fed from the history.
+
+A chart is drawn in full (Plotly.react) once, and again only after a reset, a thinning of its history or
+a replaced point; otherwise the points that arrived since its last draw are appended with
+Plotly.extendTraces (plain arrays). History stays bounded: beyond MAX_POINTS per trace the older half
+is thinned to every other point, so a long run keeps its whole shape at a fixed cost per draw.
+Theory lines (the loss floor, the optimal logit gap) depend on ε only: they get a point where ε
+changed and one at the newest step, never a point per measurement.
+*/
 
 import { RUN_COLORS, baseLayout, htmlLegend, react } from "./plots.js";
 
-const MAX_POINTS = 1_500; // per trace; beyond it every other old point is dropped
+const MAX_POINTS = 400; // per trace; a chart is a few hundred pixels wide
+const NOOP = () => {};
+
+const clean = (v) => (v === undefined || v === null || !Number.isFinite(v) ? null : v);
 
 /** A line chart whose series read one number from each history entry. */
 export class LineChart {
-  /** series: [{name, color, dash, width, yaxis, value(entry) → number|null}]; layout: extra layout. */
+  /** series: [{name, color, dash, width, yaxis, theory, value(entry) → number|null}]; layout: extra layout. */
   constructor(el, series, layout = {}) {
     this.el = el;
     this.series = series;
     this.layoutExtra = layout;
-    this.revision = 0;
     const keys = document.querySelector(`.keys[data-for="${el.id}"]`);
     if (keys) htmlLegend(keys, series);
     this.clear();
   }
 
   clear() {
-    this.x = [];
+    this.x = this.series.map(() => []);
     this.y = this.series.map(() => []);
-    this.dirty = true;
+    this.sent = this.series.map(() => 0); // points of each trace the graph already has
+    this.moved = this.series.map(() => false); // a theory line's end moved since the last draw
+    this.full = true; // the next draw rebuilds the graph
+    this.dirty = false;
   }
 
   /** Append history entries (not drawn until draw()). */
   push(entries) {
     for (const e of entries) {
-      this.x.push(e.step);
       this.series.forEach((s, i) => {
-        const v = s.value(e);
-        this.y[i].push(v === undefined || v === null || !Number.isFinite(v) ? null : v);
+        const v = clean(s.value(e));
+        const x = this.x[i];
+        const y = this.y[i];
+        const n = x.length;
+        if (s.theory && n >= 2 && y[n - 1] === v && y[n - 2] === v) {
+          x[n - 1] = e.step; // a level theory line: its end moves along, no new point
+          this.moved[i] = true;
+          return;
+        }
+        x.push(e.step);
+        y.push(v);
       });
+      this.dirty = true;
     }
-    if (this.x.length > MAX_POINTS) {
-      const keep = (_, i) => i % 2 === 0 || i >= this.x.length / 2;
-      this.x = this.x.filter(keep);
-      this.y = this.y.map((arr) => arr.filter(keep));
-    }
-    if (entries.length) this.dirty = true;
+    this.series.forEach((s, i) => {
+      if (this.x[i].length <= MAX_POINTS) return;
+      const half = this.x[i].length / 2;
+      const keep = (_, k) => k % 2 === 0 || k >= half;
+      this.x[i] = this.x[i].filter(keep);
+      this.y[i] = this.y[i].filter(keep);
+      this.full = true;
+    });
   }
 
-  /** Replace the newest point (the same step, sent again after a live change such as ε). */
+  /** Replace the newest point (the same step, measured again after a live change such as ε): a full redraw. */
   replaceLast(entry) {
-    const last = this.x.length - 1;
-    if (last < 0 || this.x[last] !== entry.step) return;
     this.series.forEach((s, i) => {
-      const v = s.value(entry);
-      this.y[i][last] = v === undefined || v === null || !Number.isFinite(v) ? null : v;
+      const x = this.x[i];
+      const y = this.y[i];
+      const last = x.length - 1;
+      const v = clean(s.value(entry));
+      if (last < 0 || x[last] !== entry.step || y[last] === v) return;
+      if (s.theory && (last === 0 || y[last - 1] === y[last])) {
+        x.push(entry.step); // a theory line keeps its old level up to this step, then steps to the new one
+        y.push(v);
+      } else {
+        y[last] = v;
+      }
+      this.full = true;
+      this.dirty = true;
     });
-    this.dirty = true;
   }
 
   draw() {
     if (!this.dirty) return;
     this.dirty = false;
-    this.revision += 1;
+    const ready = !this.full && this.el.data && this.el.data.length === this.series.length;
+    if (ready) {
+      const idx = [];
+      const x = [];
+      const y = [];
+      this.series.forEach((s, i) => {
+        const n = this.x[i].length;
+        // a theory line whose end moved along: its end again, at the new step (the old end stays, level)
+        const start = Math.min(this.sent[i], this.moved[i] ? n - 1 : n);
+        this.sent[i] = n;
+        if (start >= n || start < 0) return;
+        idx.push(i);
+        x.push(this.x[i].slice(start));
+        y.push(this.y[i].slice(start));
+      });
+      this.moved.fill(false);
+      if (!idx.length) return;
+      const done = window.Plotly.extendTraces(this.el, { x, y }, idx);
+      if (done && done.catch) done.catch(NOOP);
+      return;
+    }
+    this.full = false;
     const data = this.series.map((s, i) => ({
-      type: "scatter", mode: "lines", name: s.name, x: this.x, y: this.y[i], yaxis: s.yaxis || "y",
+      type: "scatter", mode: "lines", name: s.name, x: this.x[i].slice(), y: this.y[i].slice(), yaxis: s.yaxis || "y",
       line: { color: s.color, width: s.width || 2.2, dash: s.dash || "solid", shape: s.shape || "linear" },
       connectgaps: false, hovertemplate: `%{y:.4g}<extra>${s.name}</extra>`,
     }));
-    const layout = baseLayout({ ...this.layoutExtra, datarevision: this.revision, xaxis: { title: { text: "step", standoff: 4 }, ...(this.layoutExtra.xaxis || {}) } });
+    this.sent = this.x.map((arr) => arr.length);
+    this.moved.fill(false);
+    const layout = baseLayout({ ...this.layoutExtra, xaxis: { title: { text: "step", standoff: 4 }, ...(this.layoutExtra.xaxis || {}) } });
     react(this.el, data, layout);
   }
 }
@@ -78,12 +133,12 @@ export function makeLineCharts() {
       { name: "one-hot val", color: B, dash: "dot", value: m("baseline", "val_loss") },
       { name: "smoothed train", color: S, value: m("smoothed", "train_loss") },
       { name: "smoothed val", color: S, dash: "dot", value: m("smoothed", "val_loss") },
-      { name: "loss floor (ε)", color: S, dash: "dash", width: 2, shape: "hv", value: m("smoothed", "loss_floor") },
+      { name: "loss floor (ε)", color: S, dash: "dash", width: 2, shape: "hv", theory: true, value: m("smoothed", "loss_floor") },
     ], { yaxis: { type: "log", dtick: "D2", tickformat: ".2~g", title: { text: "loss (log scale)", standoff: 4 } } }),
     gap: new LineChart($("gap-chart"), [
       { name: "one-hot", color: B, value: m("baseline", "logit_gap") },
       { name: "smoothed", color: S, value: m("smoothed", "logit_gap") },
-      { name: "optimum ln(1+K(1−ε)/ε)", color: S, dash: "dash", width: 2, shape: "hv", value: m("smoothed", "optimal_logit_gap") },
+      { name: "optimum ln(1+K(1−ε)/ε)", color: S, dash: "dash", width: 2, shape: "hv", theory: true, value: m("smoothed", "optimal_logit_gap") },
     ], { yaxis: { title: { text: "logit gap", standoff: 4 } } }),
     distance: new LineChart($("distance-chart"), [
       { name: "one-hot correct", color: B, value: m("baseline", "dist_correct") },
@@ -96,7 +151,8 @@ export function makeLineCharts() {
       yaxis: { title: { text: "mean distance", standoff: 4 } },
       margin: { l: 56, r: 74, t: 10, b: 40 },
       yaxis2: { overlaying: "y", side: "right", rangemode: "tozero", showgrid: false, fixedrange: true, zeroline: false,
-        ticks: "outside", ticklen: 4, tickcolor: "#c9ced6", tickformat: ".2f", title: { text: "wrong-template spread", font: { size: 12 } } },
+        ticks: "outside", ticklen: 4, tickcolor: "#c9ced6", tickformat: ".2f", ticklabeloverflow: "allow",
+        title: { text: "wrong-template spread", font: { size: 12 } } },
     }),
     ece: new LineChart($("ece-chart"), [
       { name: "one-hot", color: B, value: m("baseline", "ece") },

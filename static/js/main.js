@@ -1,8 +1,13 @@
-/** The explorer page: wires the socket, the controls, the URL state, the history and the renderer. */
+/** The explorer page: wires the socket, the controls, the URL state, the history and the renderer.
+
+This module loads async, apart from Plotly.js (a deferred 1.5 MB script that takes most of a second to
+parse here): the socket opens at once, frames are decoded and kept while Plotly loads, and the newest
+one is drawn on the first animation tick after Plotly is ready.
+*/
 
 import { barLegends } from "./bars.js";
 import { Controls, formatEps } from "./controls.js";
-import { MetricHistory, download } from "./history.js";
+import { MetricHistory, download, measuredStep } from "./history.js";
 import { downloadPng } from "./plots.js";
 import { Renderer } from "./render.js";
 import { ExplorerSocket } from "./socket.js";
@@ -20,8 +25,9 @@ const scenarios = Object.fromEntries(boot.scenarios.map((s) => [s.key, s]));
 const status = new StatusBar();
 const history = new MetricHistory();
 const $ = (id) => document.getElementById(id);
-const renderer = window.Plotly ? new Renderer() : null;
+const renderer = new Renderer();
 let resyncControls = false; // after an error, show the settings the server kept
+let awaitingState = false; // a reset was sent: frames of the old run may still come, until the server's state
 
 // ---- what the page sends ------------------------------------------------------------------------
 
@@ -38,9 +44,31 @@ function runConfig() {
 function sendReset() {
   clearRun();
   const { eps, lr, speed, fps } = state.settings;
-  socket.send({ type: "reset", config: runConfig() });
+  if (socket.send({ type: "reset", config: runConfig() })) awaitingState = true;
   socket.send({ type: "set", eps, lr, speed, fps });
   socket.send({ type: state.play ? "play" : "pause" });
+  controls.setPlaying(state.play);
+}
+
+/** True when the session the server just opened already runs the page's settings (no reset needed). */
+function serverRunsOurs(hello) {
+  if (!hello || !hello.config || hello.mode !== "twin" || hello.diverged || hello.step !== 0) return false;
+  return Object.entries(runConfig()).every(([name, value]) => {
+    const theirs = name === "eps" ? hello.eps : name === "lr" ? hello.lr : hello.config[name];
+    return theirs === value;
+  });
+}
+
+/** A new session: reuse it (and the frame it sends right after hello) when it runs our settings, else reset it. */
+function startSession(hello) {
+  awaitingState = false;
+  if (!serverRunsOurs(hello)) {
+    sendReset();
+    return;
+  }
+  const { speed, fps } = state.settings;
+  if (speed !== hello.speed || fps !== hello.fps) socket.send({ type: "set", speed, fps });
+  if (state.play) socket.send({ type: "play" });
   controls.setPlaying(state.play);
 }
 
@@ -128,7 +156,7 @@ const controls = new Controls(document.body, {
     downloadPng(id);
   },
   onSameScale(on) {
-    if (renderer) renderer.sameScale = on;
+    renderer.sameScale = on;
   },
   onInvalid(message) {
     status.error(message);
@@ -164,14 +192,14 @@ function copyText(text) {
 /** Forget the run's history and pictures (a reset was sent, or the server's step went back). */
 function clearRun() {
   history.clear();
-  if (renderer) renderer.clear();
+  renderer.clear();
 }
 
 function onFrame(frame) {
-  const last = history.entries[history.entries.length - 1];
-  if (last && frame.step < last.step) clearRun();
-  const entry = history.push(frame);
-  if (renderer) renderer.push(frame, entry, history);
+  if (awaitingState) return; // the run before our reset
+  const last = history.last;
+  if (last && measuredStep(frame) < last.step) clearRun();
+  renderer.push(frame, history.push(frame), history);
   status.text(status.step, frame.step);
   status.text(status.eps, formatEps(frame.eps));
   status.text($("panel-eps"), formatEps(frame.eps));
@@ -181,6 +209,8 @@ function onFrame(frame) {
 
 function onText(msg) {
   if (msg.type === "state") {
+    awaitingState = false;
+    renderer.setClassNames(msg.class_names);
     status.text(status.device, msg.device);
     status.text(status.step, msg.step);
     status.diverged(msg.diverged);
@@ -214,7 +244,8 @@ function onText(msg) {
 const socket = new ExplorerSocket({
   onHello(hello) {
     status.text(status.device, hello.device);
-    sendReset();
+    renderer.setClassNames(hello.class_names);
+    startSession(hello);
   },
   onFrame,
   onText,
@@ -224,22 +255,42 @@ const socket = new ExplorerSocket({
 });
 
 setInterval(() => {
-  if (renderer) status.text(status.fps, renderer.fps);
+  status.text(status.fps, renderer.fps);
 }, 500);
+
+/** Call ready() once Plotly.js has run, or failed() when its script did not load. */
+function whenPlotly(ready, failed) {
+  let settled = false;
+  const check = (final) => {
+    if (settled) return;
+    if (window.Plotly) {
+      settled = true;
+      ready();
+    } else if (final) {
+      settled = true;
+      failed();
+    }
+  };
+  check(document.readyState === "complete");
+  if (settled) return;
+  const script = document.getElementById("plotly-js");
+  if (script) {
+    script.addEventListener("load", () => check(false));
+    script.addEventListener("error", () => check(true));
+  }
+  window.addEventListener("load", () => check(true));
+}
 
 // ---- start --------------------------------------------------------------------------------------
 
+socket.connect(); // first: the server builds the session while the page sets up and Plotly.js loads
 controls.setValues(state.settings);
 controls.hide(state.hide);
 controls.setPlaying(state.play);
 showScenario();
 showInputPanel(state.settings.dataset);
 saveUrl();
-if (!renderer) {
-  status.error("Plotly.js did not load (static/vendor): the charts cannot be drawn. Reload the page.");
-} else {
-  barLegends();
-  renderer.drawTargets(state.settings.eps);
-  renderer.start();
-}
-socket.connect();
+barLegends();
+renderer.setEps(state.settings.eps);
+whenPlotly(() => renderer.start(),
+  () => status.error("Plotly.js did not load (static/vendor): the charts cannot be drawn. Reload the page."));

@@ -1,21 +1,23 @@
 /** A template-plane panel: penultimate activations projected onto the plane of the three templates.
 
 Points are coloured by true class; × marks a prediction that differs from the true class; a ring marks
-a flipped (noisy) training label. Motion uses Plotly.animate with redraw: false (DESIGN.md: the fastest
-Plotly path at 2 × 300 points); the axes keep their range, grow promptly and shrink slowly.
+a flipped (noisy) training label. Every frame moves the points with Plotly.animate (redraw: false, not
+awaited: DESIGN.md, the fastest Plotly path at 2 × 300 points), sending only what changed. The axes keep
+their range while everything fits, grow at once with room to spare and shrink after a while: a new range
+is one full Plotly.react of that frame (an animated axis transition would hold the points still while it
+runs, and a newer frame would undo it), so points never wait for the axes.
 */
 
 import { CLASS_COLORS, CONFIG, FONT } from "./plots.js";
 
 const MARGIN = 1.12; // the view leaves this much room around the outermost point
-const GROW_TO = 1.3; // a view that grows aims this far past what is needed, so growth comes in rare steps
+const GROW_TO = 1.4; // a view that grows aims this far past what is needed, so growth comes in rare steps
 const SHRINK_TO = 1.15; // a view that shrinks keeps this much room
-const SHRINK_BELOW = 0.65; // the view shrinks once everything has fit in this share of it ...
+const SHRINK_BELOW = 0.6; // the view shrinks once everything has fit in this share of it ...
 const SHRINK_AFTER_MS = 1_500; // ... for this long
-const GROW_MS = 300; // rescaling is a Plotly transition of axes and points together: smooth, never a jump
-const SHRINK_MS = 900;
 const SUBSCRIPT = ["₀", "₁", "₂"];
 const NOOP = () => {};
+const ANIMATE = { transition: { duration: 0 }, frame: { duration: 0, redraw: false }, mode: "immediate" };
 
 /** Indices of the flipped points: fixed for the display subsample of one run. */
 function flippedIndices(flipped) {
@@ -30,7 +32,8 @@ function outward(x, y) {
   return x >= 0 ? "middle right" : "middle left";
 }
 
-function sameBytes(a, b) {
+/** Same length and items (typed or plain arrays). */
+function sameItems(a, b) {
   if (!a || !b || a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
@@ -45,8 +48,9 @@ export class TemplatePlane {
     this.smallSince = null;
     this.key = null;
     this.flips = [];
-    this.busy = false;
-    this.waiting = null;
+    this.drawn = null; // the half-widths the graph's axes show
+    this.symbols = null; // the marker symbols the graph has (sent again only when a prediction changed)
+    this.textpos = null;
   }
 
   /** Half-width the view needs to show every point and template of this frame. */
@@ -88,8 +92,8 @@ export class TemplatePlane {
     return { x: [-rx, rx], y: [-ry, ry] };
   }
 
-  /** Trace updates for this frame, in trace order: points, flipped rings, templates joined by the triangle. */
-  traces(frame) {
+  /** This frame's point positions, marker symbols (× where the prediction is wrong) and template positions. */
+  geometry(frame) {
     const { points, templates, pred } = frame.runs[this.runName];
     const truth = frame.trueLabels;
     const n = truth.length;
@@ -104,30 +108,31 @@ export class TemplatePlane {
     const flips = this.flips;
     const tx = [templates[0], templates[2], templates[4], templates[0]];
     const ty = [templates[1], templates[3], templates[5], templates[1]];
-    return [
-      { x, y, marker: { symbol } },
-      { x: flips.map((i) => points[2 * i]), y: flips.map((i) => points[2 * i + 1]) },
-      { x: tx, y: ty, textposition: tx.map((u, k) => outward(u, ty[k])) },
-    ];
+    return {
+      x, y, symbol,
+      fx: flips.map((i) => points[2 * i]), fy: flips.map((i) => points[2 * i + 1]),
+      tx, ty, textposition: tx.map((u, k) => outward(u, ty[k])),
+    };
   }
 
-  /** Build every trace from scratch (first frame, or a new display subsample after a reset). */
+  /** Build every trace from scratch (first frame, a new display subsample, or new axis ranges). */
   build(frame, radius) {
     this.flips = flippedIndices(frame.flipped);
-    const upd = this.traces(frame);
+    const g = this.geometry(frame);
     const data = [
-      { ...upd[0], type: "scatter", mode: "markers", name: "training points (colour: true class)", hoverinfo: "skip",
-        marker: { ...upd[0].marker, color: Array.from(frame.trueLabels, (c) => CLASS_COLORS[c]), size: 7, opacity: 0.8, line: { width: 0 } } },
-      { ...upd[1], type: "scatter", mode: "markers", name: "flipped label (ring: label given)", hoverinfo: "skip",
+      { x: g.x, y: g.y, type: "scatter", mode: "markers", name: "training points (colour: true class)", hoverinfo: "skip",
+        marker: { symbol: g.symbol, color: Array.from(frame.trueLabels, (c) => CLASS_COLORS[c]), size: 7, opacity: 0.8, line: { width: 0 } } },
+      { x: g.fx, y: g.fy, type: "scatter", mode: "markers", name: "flipped label (ring: label given)", hoverinfo: "skip",
         marker: { symbol: "circle-open", size: 14, color: this.flips.map((i) => CLASS_COLORS[frame.labels[i]]), line: { width: 2 } } },
-      { ...upd[2], type: "scatter", mode: "lines+markers+text", name: "templates", hoverinfo: "skip",
+      { x: g.tx, y: g.ty, textposition: g.textposition, type: "scatter", mode: "lines+markers+text", name: "templates", hoverinfo: "skip",
         line: { color: "#9aa1ab", width: 1.5 }, cliponaxis: false,
         text: [0, 1, 2].map((k) => `w${SUBSCRIPT[k]}`).concat([""]),
         textfont: { size: 17, color: "#24292f" },
         marker: { symbol: "diamond", size: [20, 20, 20, 0], color: [...CLASS_COLORS, CLASS_COLORS[0]], line: { color: "#ffffff", width: 2 } } },
     ];
     const r = this.ranges(radius);
-    const axis = { zeroline: false, gridcolor: "#eef0f3", fixedrange: true, ticks: "", tickfont: { size: 11, color: "#8b949e" }, showline: false };
+    const axis = { zeroline: false, gridcolor: "#eef0f3", fixedrange: true, ticks: "", tickfont: { size: 11, color: "#8b949e" }, showline: false,
+      ticklabeloverflow: "allow" };
     const layout = {
       font: FONT, showlegend: false, hovermode: false, dragmode: false,
       margin: { l: 34, r: 10, t: 10, b: 26 }, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "#ffffff",
@@ -135,62 +140,45 @@ export class TemplatePlane {
     };
     const done = window.Plotly.react(this.el, data, layout, CONFIG);
     if (done && done.catch) done.catch(NOOP);
+    this.drawn = { x: r.x[1], y: r.y[1] };
+    this.symbols = g.symbol;
+    this.textpos = g.textposition.join();
   }
 
-  /** Draw a frame: a fresh build when the display subsample changed, else an animation step.
-
-  A step that changes the axis ranges is a short transition; frames that arrive meanwhile wait, and
-  the newest of them is drawn when it ends (a newer animate call would interrupt it and undo the range).
-  */
+  /** Draw a frame: a fresh build when the display subsample or the view changed, else an animation step. */
   draw(frame, radius) {
     const key = [frame.trueLabels, frame.flipped, frame.labels];
-    if (!this.key || !key.every((arr, i) => sameBytes(arr, this.key[i]))) {
-      this.key = key.map((arr) => Uint8Array.from(arr));
-      this.waiting = null;
-      this.build(frame, radius);
-      this.el.dataset.step = String(frame.step);
-      return;
-    }
-    if (this.busy) {
-      this.waiting = [frame, radius];
-      return;
-    }
-    const r = this.ranges(radius);
-    const update = { data: this.traces(frame), traces: [0, 1, 2] };
-    const current = this.el._fullLayout.xaxis.range;
-    const rescale = Math.abs(current[1] - r.x[1]) > 0.005 * Math.abs(r.x[1]);
-    let duration = 0;
-    if (rescale) {
-      update.layout = { xaxis: { range: r.x }, yaxis: { range: r.y } };
-      duration = r.x[1] > current[1] ? GROW_MS : SHRINK_MS;
-      this.busy = true;
-    }
     this.el.dataset.step = String(frame.step); // the step shown (tests read it)
-    const done = window.Plotly.animate(this.el, update, {
-      transition: { duration, easing: "cubic-in-out" },
-      frame: { duration, redraw: false },
-      mode: "immediate",
-    });
-    if (!rescale) {
-      if (done && done.catch) done.catch(NOOP);
+    if (!this.key || !key.every((arr, i) => sameItems(arr, this.key[i])) || !this.el._fullLayout) {
+      this.key = key.map((arr) => Uint8Array.from(arr));
+      this.build(frame, radius);
       return;
     }
-    const release = () => {
-      clearTimeout(guard);
-      if (!this.busy) return;
-      this.busy = false;
-      const next = this.waiting;
-      this.waiting = null;
-      if (next) this.draw(...next);
-    };
-    const guard = setTimeout(release, duration + 500);
-    Promise.resolve(done).then(release, release);
+    const r = this.ranges(radius); // a new radius, or a new aspect after the window was resized
+    if (Math.abs(r.x[1] - this.drawn.x) > 0.005 * r.x[1] || Math.abs(r.y[1] - this.drawn.y) > 0.005 * r.y[1]) {
+      this.build(frame, radius);
+      return;
+    }
+    const g = this.geometry(frame);
+    const points = { x: g.x, y: g.y };
+    if (!sameItems(g.symbol, this.symbols)) {
+      points.marker = { symbol: g.symbol };
+      this.symbols = g.symbol;
+    }
+    const templates = { x: g.tx, y: g.ty };
+    const textpos = g.textposition.join();
+    if (textpos !== this.textpos) {
+      templates.textposition = g.textposition;
+      this.textpos = textpos;
+    }
+    const done = window.Plotly.animate(this.el, { data: [points, { x: g.fx, y: g.fy }, templates], traces: [0, 1, 2] }, ANIMATE);
+    if (done && done.catch) done.catch(NOOP);
   }
 
-  /** Forget the current display subsample (after a reset the next frame rebuilds). */
+  /** Forget the current display subsample and view (after a reset the next frame rebuilds). */
   clear() {
     this.key = null;
     this.radius = null;
-    this.waiting = null;
+    this.smallSince = null;
   }
 }

@@ -13,7 +13,7 @@ export const CONFIG = { displayModeBar: false, responsive: true, staticPlot: fal
 
 /** Base layout for a small chart; `extra` is merged on top (one level deep for axes). */
 export function baseLayout(extra = {}) {
-  const axis = { gridcolor: "#e6e8eb", zeroline: false, linecolor: "#c9ced6", ticks: "outside", tickcolor: "#c9ced6", ticklen: 4, fixedrange: true };
+  const axis = { gridcolor: "#e6e8eb", zeroline: false, linecolor: "#c9ced6", ticks: "outside", tickcolor: "#c9ced6", ticklen: 4, fixedrange: true, ticklabeloverflow: "allow" };
   const layout = {
     font: FONT,
     margin: { l: 56, r: 14, t: 10, b: 40 },
@@ -55,6 +55,7 @@ export async function downloadPng(id) {
   const showlegend = el.data.some((trace) => trace.name);
   const layout = {
     ...el.layout,
+    ...(el.exportLayout ? el.exportLayout() : {}), // e.g. the decision regions, drawn on a canvas under the plot
     showlegend,
     paper_bgcolor: "#ffffff",
     title: { text: title, x: 0.02, font: { size: 15 } },

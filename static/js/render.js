@@ -1,21 +1,32 @@
 /** The drawing loop: the template planes show the newest frame only; the other charts take turns.
 
-Every animation tick draws the planes if a newer frame has arrived (frames in between are skipped),
-then redraws at most one other chart, round-robin, each no more often than its interval: Plotly
-redraws of the line charts cost 15–35 ms each in software-rendered Chromium (DESIGN.md).
+Each animation tick draws the two planes when a newer frame has arrived (the frames in between are
+skipped) and nothing else expensive, unless no tick has been free for a while; a tick without a new
+frame redraws at most one other chart, round-robin, each no more often than its interval and only
+when its data changed: the line charts
+and the calibration bars follow the all-point metrics (measured on every few frames, see
+MetricHistory), the decision regions their own frames. A Plotly redraw of a chart costs 10–40 ms in
+software-rendered Chromium (DESIGN.md), so one per tick keeps the planes on time. Nothing here
+needs Plotly before start(): frames that arrive while Plotly.js is still loading are kept (the
+newest one) and drawn on the first tick.
 */
 
 import { drawConfidence, drawReliability, drawTargets } from "./bars.js";
 import { makeLineCharts } from "./charts.js";
 import { TemplatePlane } from "./plane.js";
 import { readouts } from "./readouts.js";
-import { drawRegions } from "./regions.js";
+import { drawInputPoints, paintRegions } from "./regions.js";
 
-const LINE_CHART_MS = 200; // each line chart redraws at most this often (every 3rd to 6th drawn frame)
-const BARS_MS = 500;
-const REGIONS_MS = 600; // decision regions arrive on every 3rd server frame and change slowly
-const READOUT_MS = 200;
+const LINE_CHART_MS = 450; // each line chart appends its new points at most this often
+const BARS_MS = 900; // confidence histogram and reliability diagram
+const INPUT_MS = 300; // the input-space charts' points (once per run) and titles (when ε changes)
+const READOUT_MS = 250;
+const STARVE_MS = 400; // when frames come so fast that no tick is free, a tick that draws the planes also
+// takes one chart once this long has passed without any (else the charts would stop at 30 frames/s)
+const FIRST_FRAME_WAIT_MS = 1_000; // after start, the charts wait this long for the first frame to be drawn
+// (its message may still be queued behind Plotly.js's parse: the planes come first)
 const RUNS = ["baseline", "smoothed"];
+const DEFAULT_NAMES = ["class 0", "class 1", "class 2"];
 
 const $ = (id) => document.getElementById(id);
 
@@ -24,26 +35,58 @@ export class Renderer {
     this.planes = Object.fromEntries(RUNS.map((run) => [run, new TemplatePlane($(`panel-${run}`), run)]));
     this.charts = makeLineCharts();
     this.sameScale = false;
+    this.started = false;
     this.latest = null; // newest frame received
-    this.regions = null; // newest frame that carries decision regions
     this.drawn = null; // the frame the planes show
-    this.barsDrawn = null;
-    this.regionsDrawn = null;
-    this.targetsEps = null;
+    this.measured = null; // newest frame with a new measurement of the all-point metrics
+    this.regions = null; // newest frame that carries decision regions
+    this.classNames = DEFAULT_NAMES;
+    this.eps = null; // ε the targets chart should show
     this.drawTimes = [];
-    this.ticks = 0;
-    this.lastReadout = 0;
     this.cursor = 0;
+    this.lastTask = 0; // when an expensive task last ran
+    this.shown = {}; // what each task last drew
+    const inputVisible = () => !$("input-panel").hidden;
+    const task = (name, every, dirty, run, cheap = false) => ({ name, every, dirty, run, cheap, last: -Infinity });
     this.tasks = [
-      ...Object.values(this.charts).map((chart) => ({ every: LINE_CHART_MS, dirty: () => chart.dirty, run: () => chart.draw() })),
-      { every: 0, dirty: () => this.drawn && this.drawn.eps !== this.targetsEps, run: () => this.drawTargets(this.drawn.eps) },
-      { every: BARS_MS, dirty: () => this.drawn && this.drawn !== this.barsDrawn, run: () => this.drawBars() },
-      { every: REGIONS_MS, dirty: () => this.regions && this.regions !== this.regionsDrawn && !$("input-panel").hidden, run: () => this.drawRegions() },
-    ].map((task) => ({ ...task, last: -Infinity }));
+      ...Object.entries(this.charts).map(([name, chart]) => task(name, LINE_CHART_MS, () => chart.dirty, () => chart.draw())),
+      task("targets", 0, () => this.eps !== null && `${this.eps}|${this.classNames}` !== this.shown.targets, () => {
+        this.shown.targets = `${this.eps}|${this.classNames}`;
+        drawTargets($("targets-chart"), this.eps, this.classNames);
+      }),
+      task("confidence", BARS_MS, () => this.measured && this.measured !== this.shown.confidence, () => {
+        this.shown.confidence = this.measured;
+        drawConfidence($("confidence-chart"), this.measured);
+      }),
+      task("reliability", BARS_MS, () => this.measured && this.measured !== this.shown.reliability, () => {
+        this.shown.reliability = this.measured;
+        drawReliability($("reliability-chart"), this.measured);
+      }),
+      ...RUNS.map((run) => task(`input-${run}`, INPUT_MS,
+        () => this.regions && inputVisible() && this.inputKey(run) !== this.shown[`input-${run}`],
+        () => {
+          this.shown[`input-${run}`] = this.inputKey(run);
+          drawInputPoints($(`input-${run}`), this.regions, run, this.runEps(run));
+        })),
+      // cheap ones: they run in any tick, besides the one expensive task
+      task("regions", 0, () => this.regions && inputVisible() && this.regions !== this.shown.regions, () => {
+        this.shown.regions = this.regions;
+        for (const run of RUNS) paintRegions($(`input-${run}`), this.regions, run);
+      }, true),
+      task("readouts", READOUT_MS, () => this.measured && this.measured !== this.shown.readouts, () => {
+        this.shown.readouts = this.measured;
+        readouts(this.measured);
+      }, true),
+    ];
+    this.expensive = this.tasks.filter((t) => !t.cheap);
+    this.cheap = this.tasks.filter((t) => t.cheap);
   }
 
-  /** Start the animation loop. */
+  /** Start the animation loop (Plotly.js is ready). */
   start() {
+    if (this.started) return;
+    this.started = true;
+    this.startedAt = performance.now();
     const loop = (now) => {
       requestAnimationFrame(loop);
       this.tick(now);
@@ -51,14 +94,19 @@ export class Renderer {
     requestAnimationFrame(loop);
   }
 
-  /** A new frame arrived: its metrics extend the line charts now; its picture waits for the next tick. */
-  push(frame, entry, history) {
-    for (const chart of Object.values(this.charts)) {
-      if (entry) chart.push([entry]);
-      else chart.replaceLast(history.entries[history.entries.length - 1]);
+  /** A new frame arrived. change: what it did to the history ("new" entry, "replaced" entry, or null). */
+  push(frame, change, history) {
+    if (change) {
+      const entry = history.last;
+      for (const chart of Object.values(this.charts)) {
+        if (change === "new") chart.push([entry]);
+        else chart.replaceLast(entry);
+      }
+      this.measured = frame;
     }
     this.latest = frame;
-    if (frame.extent && frame.runs.baseline.region_class) this.regions = frame;
+    this.eps = frame.eps;
+    if (frame.extent && frame.runs.baseline && frame.runs.baseline.region_class) this.regions = frame;
   }
 
   /** Forget the run (after a reset): charts empty, panels rebuild on the next frame. */
@@ -66,7 +114,25 @@ export class Renderer {
     for (const chart of Object.values(this.charts)) chart.clear();
     for (const plane of Object.values(this.planes)) plane.clear();
     this.latest = null;
+    this.measured = null;
     this.regions = null;
+    this.shown = { targets: this.shown.targets };
+  }
+
+  /** The classes' names (the server's hello and state messages): legends and labels. */
+  setClassNames(names) {
+    if (!Array.isArray(names) || names.length !== 3) return;
+    this.classNames = names.map(String);
+    names.forEach((name, k) => {
+      for (const el of document.querySelectorAll(`[data-class-name="${k}"]`)) {
+        if (el.textContent !== name) el.textContent = name;
+      }
+    });
+  }
+
+  /** The ε for the targets chart when no frame has come yet. */
+  setEps(eps) {
+    if (this.latest === null) this.eps = eps;
   }
 
   /** Frames drawn in the last second. */
@@ -76,28 +142,42 @@ export class Renderer {
     return this.drawTimes.length;
   }
 
+  /** A run's ε in the newest frame. */
+  runEps(run) {
+    const f = this.latest || this.regions;
+    return f && f.runs[run] ? f.runs[run].eps : 0;
+  }
+
+  /** What the input-space chart of a run shows besides the regions: the run's points and its title's ε. */
+  inputKey(run) {
+    const f = this.regions;
+    return `${f.extent.join()}|${f.trueLabels.join("")}|${f.flipped.join("")}|${this.runEps(run)}`;
+  }
+
   tick(now) {
-    this.ticks += 1;
-    let drewPlanes = false;
     if (this.latest && this.latest !== this.drawn) {
       this.drawn = this.latest;
       this.drawTimes.push(now);
       this.drawPlanes(this.drawn);
-      drewPlanes = true;
+      if (now - this.lastTask > STARVE_MS) this.runOneTask(now);
+    } else if (this.drawn || now - this.startedAt > FIRST_FRAME_WAIT_MS) {
+      this.runOneTask(now);
     }
-    if (!drewPlanes || this.ticks % 2 === 0) this.runOneTask(now);
-    if (this.drawn && now - this.lastReadout > READOUT_MS) {
-      this.lastReadout = now;
-      readouts(this.drawn);
+    for (const task of this.cheap) {
+      if (now - task.last >= task.every && task.dirty()) {
+        task.last = now;
+        task.run();
+      }
     }
   }
 
   runOneTask(now) {
-    const tasks = this.tasks;
+    const tasks = this.expensive;
     for (let k = 0; k < tasks.length; k++) {
       const task = tasks[(this.cursor + k) % tasks.length];
       if (now - task.last >= task.every && task.dirty()) {
         task.last = now;
+        this.lastTask = now;
         this.cursor = (this.cursor + k + 1) % tasks.length;
         task.run();
         return;
@@ -110,21 +190,5 @@ export class Renderer {
     for (const run of RUNS) radius[run] = this.planes[run].ease(this.planes[run].need(frame));
     const shared = Math.max(radius.baseline, radius.smoothed);
     for (const run of RUNS) this.planes[run].draw(frame, this.sameScale ? shared : radius[run]);
-  }
-
-  drawTargets(eps) {
-    this.targetsEps = eps;
-    drawTargets($("targets-chart"), eps);
-  }
-
-  drawBars() {
-    this.barsDrawn = this.drawn;
-    drawConfidence($("confidence-chart"), this.drawn);
-    drawReliability($("reliability-chart"), this.drawn);
-  }
-
-  drawRegions() {
-    this.regionsDrawn = this.regions;
-    for (const run of RUNS) drawRegions($(`input-${run}`), this.regions, run);
   }
 }

@@ -23,16 +23,26 @@ export class ExplorerSocket {
     }, PING_MS);
   }
 
-  /** Open the socket (again); a pending retry is cancelled. */
+  /** Open the socket (again); a pending retry is cancelled. The first time, the socket that early.js
+  opened while the page loaded is adopted, with the messages (or the close) it has seen so far. */
   connect() {
     clearTimeout(this.retryTimer);
     this.retryTimer = null;
     this.handlers.onConnection("connecting", "");
-    const ws = new WebSocket(this.url);
+    const early = window.__earlySocket && window.__earlySocket.url === this.url ? window.__earlySocket : null;
+    window.__earlySocket = null;
+    if (early) early.stop();
+    const ws = early ? early.ws : new WebSocket(this.url);
     ws.binaryType = "arraybuffer";
     this.ws = ws;
     ws.addEventListener("message", (event) => this.receive(event));
     ws.addEventListener("close", (event) => this.closed(ws, event));
+    if (!early) return;
+    for (const data of early.buffer) {
+      if (this.ws !== ws) return; // a replayed message closed or replaced the socket
+      this.receive({ data });
+    }
+    if (early.closeEvent && this.ws === ws) this.closed(ws, early.closeEvent);
   }
 
   /** True when controls can be sent now. */

@@ -295,6 +295,31 @@ def test_lost_connection_reconnects_with_the_url_settings(watched: Watched) -> N
     assert watched.errors == []
 
 
+def test_class_names_come_from_the_server(watched: Watched) -> None:
+    page = open_page(watched, "?scenario=digits-similar&play=0")
+    page.wait_for_function("() => document.querySelector('.legend [data-class-name=\"0\"]').textContent === 'digit 3'")
+    legend = page.evaluate("() => [...document.querySelectorAll('.legend [data-class-name]')].map(e => e.textContent)")
+    assert legend == ["digit 3", "digit 5", "digit 8"]
+    page.wait_for_function(
+        "() => (document.getElementById('targets-chart').data || [{x: []}])[0].x[1] === 'digit 5 (true)'"
+    )
+    assert watched.errors == []
+
+
+def test_regions_canvas_and_charts_follow_the_measurements(watched: Watched) -> None:
+    page = open_page(watched)
+    page.get_by_test_id("play-toggle").click()
+    page.wait_for_function("() => +document.querySelector('[data-testid=status-step]').textContent >= 60")
+    page.wait_for_function("""() => { const c = document.querySelector('#input-smoothed .regions canvas');
+        return c && c.getContext('2d').getImageData(24, 24, 1, 1).data[3] === 255
+            && (document.getElementById('input-smoothed').data || [{x: []}])[0].x.length === 300; }""")
+    page.wait_for_function("() => document.getElementById('loss-chart').data[0].x.length > 5")
+    page.get_by_test_id("play-toggle").click()
+    steps = page.evaluate("() => document.getElementById('loss-chart').data[0].x")
+    assert all(b > a for a, b in zip(steps, steps[1:], strict=False)), "one point per measurement, in step order"
+    assert watched.errors == []
+
+
 def test_screenshot(watched: Watched, artifacts: Path) -> None:
     page = open_page(watched, "?scenario=noisy")
     page.wait_for_function(
