@@ -166,7 +166,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.warm_up:  # first-use costs (allocator, kernels, sklearn imports) before anyone waits
-            await asyncio.get_running_loop().run_in_executor(app.state.executor, _warm_up, settings)
+            await asyncio.get_running_loop().run_in_executor(app.state.executor, _warm_up, settings, static)
         undo = _close_sessions_on_signal(app)
         try:
             yield
@@ -187,7 +187,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.device = "cuda" if settings.device != "cpu" and torch.cuda.is_available() else "cpu"
     app.include_router(router)
     app.add_api_websocket_route("/ws", explorer_socket)
-    app.mount("/static", StaticFiles(ROOT / "static"), name="static")
+    static = StaticFiles(ROOT / "static")
+    app.mount("/static", static, name="static")
     app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders)
 
@@ -205,10 +206,12 @@ def create_app_from_env() -> Any:
     return create_app(Settings.from_env(warm_up=True))
 
 
-def _warm_up(settings: Settings) -> None:
+def _warm_up(settings: Settings, static: StaticFiles) -> None:
     from .live import LiveSession
+    from .routes import VENDOR_PLOTLY
     from .schema import RunConfig
 
+    static.load(VENDOR_PLOTLY)  # gzip the Plotly bundle now, not on the first visitor's request
     live = LiveSession(RunConfig.model_validate({"device": settings.device}))
     live.playing = True
     for _ in range(3):

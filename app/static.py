@@ -24,7 +24,7 @@ class StaticFiles:
         self.directory = directory.resolve()
         self._cache: dict[str, tuple[bytes, bytes | None, str, float]] = {}
 
-    def _load(self, rel: str) -> tuple[bytes, bytes | None, str] | None:
+    def load(self, rel: str) -> tuple[bytes, bytes | None, str] | None:
         path = (self.directory / rel).resolve()
         if not path.is_relative_to(self.directory) or not path.is_file():
             return None
@@ -41,7 +41,7 @@ class StaticFiles:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         rel = get_route_path(scope).lstrip("/")
         headers = Headers(scope=scope)
-        found = self._load(rel) if scope["method"] in ("GET", "HEAD") and rel else None
+        found = self.load(rel) if scope["method"] in ("GET", "HEAD") and rel else None
         if found is None:
             await Response("not found", status_code=404, media_type="text/plain")(scope, receive, send)
             return
