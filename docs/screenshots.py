@@ -1,0 +1,69 @@
+"""Regenerate the README's screenshots: `.venv/bin/python docs/screenshots.py` (needs Debian's chromium).
+
+Starts a server on a free port, drives the pages in headless Chromium and writes docs/img/*.png.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "docs" / "img"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", "1"], cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{base}/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page.goto(f"{base}/?scenario=distinct")
+            page.wait_for_function("() => Number(document.querySelector('[data-testid=status-step]').textContent) > 600",
+                                   timeout=60_000)
+            page.screenshot(path=str(OUT / "explorer.png"))
+            page.goto(f"{base}/?scenario=similar")
+            page.wait_for_function("() => Number(document.querySelector('[data-testid=status-step]').textContent) > 900",
+                                   timeout=60_000)
+            page.get_by_test_id("calibration-panel").screenshot(path=str(OUT / "calibration.png"))
+            page.goto(f"{base}/sweep")
+            page.wait_for_function("() => window.Plotly", timeout=30_000)
+            page.get_by_test_id("sweep-steps").fill("1500")
+            page.get_by_test_id("sweep-speed").fill("60")
+            page.get_by_test_id("sweep-start").click()
+            page.wait_for_function("() => Number(document.querySelector('[data-testid=sweep-status-step]').textContent)"
+                                   " >= 1500", timeout=120_000)
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(OUT / "sweep.png"), full_page=True)
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(10)
+    print("wrote", ", ".join(str(f.relative_to(ROOT)) for f in sorted(OUT.glob("*.png"))))
+
+
+if __name__ == "__main__":
+    main()
