@@ -27,12 +27,13 @@ install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test system-deps
 
-# Debian's Chromium for the browser tests (playwright cannot download its own browser here) and
-# nginx for the scale-out test, installed with apt-get when missing.
+# Debian's Chromium for the browser tests (playwright cannot download its own browser here), the
+# libatomic that playwright's bundled node needs, and nginx for the scale-out test: apt-get, when missing.
 system-deps:
 	@missing=""; \
 	[ -x $(CHROMIUM) ] || missing="$$missing chromium fonts-dejavu-core"; \
 	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
+	ldconfig -p 2>/dev/null | grep -q 'libatomic.so.1 ' || missing="$$missing libatomic1"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing with apt-get:$$missing"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
