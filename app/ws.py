@@ -199,46 +199,50 @@ class Connection:
     async def produce(self) -> None:
         """Apply controls, tick, send frames; sleeps when paused and nothing is pending.
 
-        Two clocks, one period (1/fps) each: training ticks (`next_tick`, so a control cannot make a
-        session train faster than its rate) and frames (`next_frame`, which a control resets so the
-        change shows at once). Deadlines advance by whole periods, so the cadence does not drift.
+        One clock with period 1/fps: each tick trains (while playing, or for pending `step`s) and
+        builds a frame if the previous one has left the socket. Deadlines advance by whole periods, so
+        the cadence does not drift, and a control cannot make a session train sooner. A control while
+        nothing trains is shown at once; while training, the next tick (within one period) shows it.
+        Beyond capacity a tick waits up to one period for its previous frame to leave, rather than
+        spend CPU on training that no frame would show.
         """
         assert self.live is not None
         loop = asyncio.get_running_loop()
-        next_tick = next_frame = 0.0
+        next_tick = 0.0
         while True:
             live = self.live
             if self.pending:
                 await self.apply_pending(live)
-                next_frame = 0.0  # show the change at once
+                if not live.steps_per_tick():
+                    next_tick = min(next_tick, loop.time())  # nothing trains: show the change now
             period = 1.0 / live.fps
             now = loop.time()
             steps = live.steps_per_tick()
+            if not steps and not live.dirty:
+                await self.nap(None)
+                continue
+            if now < next_tick - 0.002:
+                await self.nap(next_tick - now)
+                continue
             frame_free = self.frame_task is None or self.frame_task.done()
-            if steps and not frame_free and now - self.frame_at > STALLED_AFTER:
-                await self.nap(0.25)  # the client has stopped reading: no training for nobody to watch
-                continue
-            train = steps > 0 and now >= next_tick - 0.002
-            want = frame_free and (live.dirty or train) and now >= next_frame - 0.25 * period
-            if not train and not want:
-                waits = [next_tick - now] if steps else []
-                if live.dirty:
-                    waits.append(next_frame - now if frame_free else 0.005)  # the fps clock, or the socket
-                await self.nap(max(min(waits), 0.001) if waits else None)
-                continue
+            if not frame_free:
+                if steps and now - self.frame_at > STALLED_AFTER:
+                    await self.nap(0.25)  # the client has stopped reading: no training for nobody to watch
+                    continue
+                if not steps or now - self.frame_at < period:
+                    await self.nap(0.002)  # the last frame is still leaving: wait for it, briefly
+                    continue
             was_diverged = live.session.diverged
             try:
-                frame = await self.compute(live.tick, want, train)
+                frame = await self.compute(live.tick, frame_free, steps > 0)
             except Exception:  # a bug in training or framing: pause and say so, rather than go silent
                 log.exception("a training tick failed")
                 live.playing, live.pending_steps, live.dirty = False, 0, False
                 await self.error("training stopped after an internal error; reset to start again")
                 await self.send_text(live.state())
                 continue
-            if train:
-                next_tick = max(next_tick + period, now) if next_tick else now + period
+            next_tick = max(next_tick + period, now)
             if frame is not None:
-                next_frame = max(next_frame + period, now) if next_frame else now + period
                 self.frame_task = asyncio.create_task(self.send_frame(frame))
                 self.frame_at = now
             if live.session.diverged and not was_diverged:
