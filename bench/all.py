@@ -104,7 +104,8 @@ def target_rows(res: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
     if "encode_ms" in f:
         be = f["build_encode_ms"]
         rows.append(("Frame build + encode ≤ 1 ms (2 × 1,500 points)",
-                     f"{be:.2f} ms = build {f['snapshot_ms']:.2f} + encode {f['encode_ms']:.2f}{_by(be, 1.0, False)}",
+                     f"{be:.2f} ms = build {f['snapshot_ms']:.2f} + encode {f['encode_ms']:.2f}{_by(be, 1.0, False)}; "
+                     f"frames between measurements {f.get('points_only_encode_ms', float('nan')):.2f} ms",
                      be <= 1.0))
         rows.append(("Frame ≤ 40 KB", f"{f['bytes']:,} B", f["bytes"] <= 40_000))
         rows.append(("Encode ≥ 5 × faster than naive JSON", f"{f['encode_speedup']} × ({f['json_encode_ms']:.2f} ms)",
@@ -198,7 +199,10 @@ def render(res: dict[str, Any]) -> str:
     if "encode_ms" in f:
         out += ["", f"### One frame, {f['runs']} runs × {f['display_points']:,} points (`bench.frame`)", "",
                 "| | ms | bytes |", "|---|---:|---:|",
-                f"| build: `TrainingSession.snapshot()` | {f['snapshot_ms']:.3f} | |",
+                f"| build: `TrainingSession.snapshot()` (all metrics: every 3rd frame) | {f['snapshot_ms']:.3f} | |",
+                f"| build, points only (`snapshot(metrics=False)`: the other 2 frames in 3) "
+                f"| {f.get('snapshot_points_only_ms', float('nan')):.3f} | |",
+                f"| points-only build + encode | {f.get('points_only_encode_ms', float('nan')):.3f} | |",
                 f"| encode: `frames.encode_snapshot` (binary) | {f['encode_ms']:.3f} | {f['bytes']:,} |",
                 f"| build + encode | {f['build_encode_ms']:.3f} | {f['bytes']:,} |",
                 f"| naive JSON encode (same header, arrays as lists) | {f['json_encode_ms']:.3f} | "
