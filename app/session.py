@@ -8,7 +8,7 @@ endpoint and the tests all drive it the same way. Blog §5 and SCIENCE.md §2 sa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,7 +26,6 @@ REGION_GRID = 48  # decision-region grid for 2-D datasets: 48 × 48 cells
 TEMPERATURE_EVERY = 30  # refit the baseline's temperature every this many snapshots (about once a second)
 SCALARS = ("train_loss", "val_loss", "val_nll", "train_acc", "val_acc", "ece", "mean_confidence",
            "logit_gap", "val_logit_gap", "dist_correct", "dist_incorrect", "incorrect_spread")
-HISTORY_CAP = 4_000
 DIVERGED_LOSS = 1e3  # nats: a loss this large (or NaN/inf) means training has blown up
 
 
@@ -57,7 +56,6 @@ class Snapshot:
     diverged: str | None = None
     inputs: np.ndarray | None = None  # (S, 2) raw input positions (2-D datasets, with regions)
     region_extent: tuple[float, float, float, float] | None = None  # x0, x1, y0, y1
-    extra: dict[str, float | None] = field(default_factory=dict)
 
 
 class TrainingSession:
@@ -122,7 +120,6 @@ class TrainingSession:
         self._x_display = self.x_train[self._display_t]
         self._measured: list[dict[str, Any]] | None = None
         self._grid, self.region_extent = _region_grid(data, device)
-        self.history: list[dict[str, object]] = []
 
     def set_eps(self, eps: float) -> None:
         """Change the smoothed run's ε; it takes effect at the next step, without a reset."""
@@ -243,7 +240,6 @@ class TrainingSession:
         if grid is not None:
             snap.inputs = self.data.x_train[idx]
             snap.region_extent = self.region_extent
-        self._record(snap)
         return snap
 
     def _measure(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -336,13 +332,6 @@ class TrainingSession:
         out["temperature_at_bound"] = float(not M.T_MIN * 1.01 < self._temperature < M.T_MAX / 1.01)
         out["ece_ts"], out["val_nll_ts"] = rel_ts.ece, nll_ts
         return rel_ts
-
-    def _record(self, snap: Snapshot) -> None:
-        if self.history and self.history[-1]["step"] == snap.step:
-            return
-        self.history.append({"step": snap.step, **{r.name: r.metrics for r in snap.runs}})
-        if len(self.history) > HISTORY_CAP:  # keep the whole run's shape: drop every other old entry
-            self.history = self.history[: HISTORY_CAP // 2 : 2] + self.history[HISTORY_CAP // 2 :]
 
     def run_metrics(self) -> dict[str, dict[str, float | None]]:
         """The latest metrics per run name (takes a snapshot)."""
