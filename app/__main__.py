@@ -14,7 +14,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from .schema import ControlError, RunConfig, check_run_size, merge_config
+from .protocol.messages import ControlError, RunConfig, check_run_size, merge_config
+from .server.supervisor import ServeError, serve
 
 REPORT_KEYS = (
     "eps", "steps", "train_loss", "val_loss", "train_acc", "val_acc", "ece", "logit_gap", "val_logit_gap",
@@ -71,7 +72,7 @@ def build_parser() -> Parser:
 
 def parse_eps_list(spec: str) -> list[float]:
     """'0:0.5:0.05' (inclusive) or '0,0.1,0.3' → ε values, validated."""
-    from .schema import MAX_SWEEP_MODELS
+    from .protocol.messages import MAX_SWEEP_MODELS
 
     try:
         if ":" in spec:
@@ -112,7 +113,7 @@ def train(config: RunConfig, steps: int, sweep_eps: list[float] | None, quiet: b
     import torch
     from tqdm import tqdm
 
-    from .session import TrainingSession
+    from .engine.session import TrainingSession
 
     torch.set_num_threads(1)
     if steps < 0:
@@ -157,8 +158,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         if args.command == "serve":
-            from .serve import serve
-
             return serve(args)
         if args.command == "run":
             result = train(config_from_args(args, args.eps), args.steps, None, args.quiet)
@@ -181,14 +180,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print(_table(result["runs"]))
         return 0
-    except UsageError as err:
-        print(f"python -m app: error: {err}", file=sys.stderr)
-        return 2
+    except (UsageError, ServeError) as err:
+        return _fail(str(err))
     except OSError as err:
-        print(f"python -m app: error: {err.strerror or err} ({getattr(err, 'filename', '')})", file=sys.stderr)
-        return 2
+        return _fail(f"{err.strerror or err} ({getattr(err, 'filename', '')})")
     except KeyboardInterrupt:
         return 130
+
+
+def _fail(message: str) -> int:
+    """One line on stderr, whatever the user typed (control characters are shown escaped), exit status 2."""
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+    print(f"python -m app: error: {shown}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from typing import Any
 
-from .loss import optimal_logit_gap
+from .engine.loss import optimal_logit_gap
 
 
 def write_csv(path: str, runs: list[dict[str, Any]]) -> None:

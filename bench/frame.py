@@ -3,7 +3,7 @@
     python -m bench.frame [--json] [--repeat N] [--points 1500]
 
 Build = TrainingSession.snapshot() (forward pass on every point, metrics, template-plane projection);
-encode = app.frames.encode_snapshot (JSON header + packed float32/uint8 arrays). The naive encoding
+encode = app.protocol.frames.encode_snapshot (JSON header + packed float32/uint8 arrays). The naive encoding
 puts the same header and every array as nested lists into one json.dumps. Times are medians over
 repeats, measured interleaved in the same run. Target (issue 6): build + encode ≤ 1 ms and ≤ 40 KB,
 at least 5× faster and 4× smaller than the naive JSON.
@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from app.frames import encode_snapshot, snapshot_arrays, snapshot_header
-from app.schema import RunConfig
-from app.session import Snapshot, TrainingSession
+from app.engine.session import Snapshot, TrainingSession
+from app.protocol.frames import encode_snapshot, snapshot_arrays, snapshot_header
+from app.protocol.messages import RunConfig
 
 from .common import emit, load_note, loadavg, median, ratio, rnd
 

@@ -105,7 +105,7 @@ class Server:
 
     def sessions_by_worker(self) -> list[int]:
         """Open sessions per uvicorn worker, from the server's session registry (one file per session,
-        named by the worker's pid; docs: app/capacity.py), busiest first."""
+        named by the worker's pid; docs: app/server/capacity.py), busiest first."""
         directory = None
         for pid in self.pids():
             try:

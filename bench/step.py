@@ -19,11 +19,11 @@ from typing import Any
 
 import torch
 
-from app.data import make_dataset
-from app.live import LiveSession
-from app.model import ModelBank, make_optimizer, resolve_device, train_step
-from app.schema import Play, RunConfig
-from app.session import TrainingSession
+from app.engine.bank import ModelBank, make_optimizer, resolve_device, train_step
+from app.engine.data import make_dataset
+from app.engine.session import TrainingSession
+from app.protocol.messages import Play, RunConfig
+from app.server.live import LiveSession
 
 from .common import emit, load_note, loadavg, median, ratio, rnd
 

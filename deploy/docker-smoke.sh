@@ -10,7 +10,7 @@
 # index; default empty = pip's default index, which on machines prepared by ../shared/tools/docker-base.sh
 # is the local CPU wheel), SMOKE_TIMEOUT (seconds to become healthy, default 180).
 # Needs a running Docker engine, Compose v2 (`docker compose`) or v1 (`docker-compose`), the project's
-# virtualenv (.venv, from `make install-test`) for the WebSocket client app/smoke.py.
+# virtualenv (.venv, from `make install-test`) for the WebSocket client app/server/smoke.py.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -30,7 +30,7 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
 # Preconditions, checked before the slow build.
 [ -x "$py" ] || fail "no virtualenv at .venv (run: make install-test)"
-[ -f app/smoke.py ] || fail "app/smoke.py is missing: the WebSocket smoke client (python -m app.smoke --url WS_URL) is not written yet"
+[ -f app/server/smoke.py ] || fail "app/server/smoke.py is missing: the WebSocket smoke client (python -m app.server.smoke --url WS_URL) is not written yet"
 docker info >/dev/null 2>&1 \
   || fail "the Docker engine is not answering (on machines without Docker Hub run ../shared/tools/docker-base.sh first)"
 if docker compose version >/dev/null 2>&1; then
@@ -105,7 +105,7 @@ say "healthy after $cold_healthy s (the healthcheck runs every 5 s)"
   "http://127.0.0.1:$port/healthz"
 
 say "one WebSocket session through the published port"
-timeout 120 "$py" -m app.smoke --url "ws://127.0.0.1:$port/ws" || fail "the WebSocket session failed (exit $?)"
+timeout 120 "$py" -m app.server.smoke --url "ws://127.0.0.1:$port/ws" || fail "the WebSocket session failed (exit $?)"
 
 ok=1
 mkdir -p test-artifacts

@@ -1,6 +1,6 @@
 """Shared fixtures: the app behind a TestClient, and a small synchronous WebSocket session helper.
 
-Unit tests drive the engine directly (app/loss.py … app/session.py); API tests use starlette's
+Unit tests drive the engine directly (app/engine/loss.py … app/engine/session.py); API tests use starlette's
 TestClient for HTTP and WebSocket (STYLE.md §8). One torch thread, as the app itself runs.
 """
 
@@ -23,10 +23,10 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message=r"Using `httpx` with `starlette.testclient` is deprecated")
     from starlette.testclient import TestClient, WebSocketTestSession
 
-from app.client import frame_dict
-from app.frames import decode
-from app.main import create_app
-from app.settings import Settings
+from app.protocol.client import frame_dict
+from app.protocol.frames import decode
+from app.server.app import create_app
+from app.server.settings import Settings
 
 torch.set_num_threads(1)
 
@@ -83,7 +83,7 @@ class WsSession:
 
     def next_frame(self, until: Callable[[dict[str, Any]], bool] = lambda f: True,
                    limit: int = 2_000) -> dict[str, Any]:
-        """The next binary frame (decoded with app.client.frame_dict) for which `until` holds."""
+        """The next binary frame (decoded with app.protocol.client.frame_dict) for which `until` holds."""
         for _ in range(limit):
             msg = self.recv()
             if isinstance(msg, bytes):

@@ -32,10 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "soak"))
 import realserver as rs  # noqa: E402
 
 import app.__main__ as cli  # noqa: E402
-from app.data import DATASETS  # noqa: E402
-from app.main import create_app  # noqa: E402
-from app.schema import MAX_MESSAGE_BYTES, RunConfig  # noqa: E402
-from app.settings import Settings  # noqa: E402
+from app.engine.data import DATASETS  # noqa: E402
+from app.protocol.messages import MAX_MESSAGE_BYTES, RunConfig  # noqa: E402
+from app.server.app import create_app  # noqa: E402
+from app.server.settings import Settings  # noqa: E402
 
 SENT: Counter[str] = Counter()  # what the protocol fuzz put on the wire, by kind (printed with -s)
 
@@ -219,7 +219,7 @@ def http() -> Any:
 
 
 PATHS = ["/", "/healthz", "/api/calculate", "/api/config", "/api/scenarios", "/static/js/socket.js",
-         "/static/../app/main.py", "/static/%2e%2e/pyproject.toml", "/ws", "/nope", "/api/calculate/x", "//"]
+         "/static/../app/server/app.py", "/static/%2e%2e/pyproject.toml", "/ws", "/nope", "/api/calculate/x", "//"]
 
 
 @settings(FUZZ, max_examples=80)
@@ -321,8 +321,8 @@ def test_cli_returns_0_or_2_and_never_raises(cli_tmp: Path, data: st.DataObject)
     args = data.draw(argv(cli_tmp))
     out, err = io.StringIO(), io.StringIO()
     with mock.patch.dict(os.environ), mock.patch.object(cli, "train", short_train), \
-            mock.patch("app.serve._probe"), mock.patch("app.serve._run_worker") as run_worker, \
-            mock.patch("app.serve._supervise") as supervise, mock.patch("uvicorn.run") as uvicorn_run, \
+            mock.patch("app.server.supervisor._probe"), mock.patch("app.server.supervisor._run_worker") as run_worker, \
+            mock.patch("app.server.supervisor._supervise") as supervise, mock.patch("uvicorn.run") as uvicorn_run, \
             contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
             status = cli.main(args)

@@ -11,7 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from app import __version__
-from app.schema import RunConfig
+from app.protocol.messages import RunConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE_JS = "js/main.js"
@@ -96,8 +96,8 @@ def test_vendored_plotly_is_cached_for_a_year_and_compressed(client: TestClient)
 @pytest.mark.parametrize(
     "path",
     [
-        "/static/%2e%2e/app/main.py",
-        "/static/js/%2e%2e/%2e%2e/app/settings.py",
+        "/static/%2e%2e/app/server/app.py",
+        "/static/js/%2e%2e/%2e%2e/app/server/settings.py",
         "/static/..%2f..%2fapp%2fmain.py",
         "/static/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
         "/static//etc/passwd",

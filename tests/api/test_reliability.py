@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "soak"))
 import realserver as rs  # noqa: E402
 
 import app.__main__ as cli  # noqa: E402
-from app.main import create_app  # noqa: E402
-from app.settings import Settings  # noqa: E402
+from app.server.app import create_app  # noqa: E402
+from app.server.settings import Settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 DIVERGED = re.compile(r"^training diverged at step (\d+) \(learning rate too high\?\); reset or lower it$")
@@ -260,7 +260,7 @@ def test_a_leaving_client_frees_its_session_and_thread_within_2_s(proc_server: r
 def test_a_killed_client_process_frees_its_session_within_2_s(proc_server: rs.ProcessServer) -> None:
     import subprocess
 
-    script = ("import asyncio, sys\nfrom app.client import ExplorerClient\n"
+    script = ("import asyncio, sys\nfrom app.protocol.client import ExplorerClient\n"
               "async def main():\n"
               f"    async with ExplorerClient({proc_server.ws_url!r}) as c:\n"
               "        await c.play(); await c.next_frame(20); print('playing', flush=True); await asyncio.sleep(60)\n"
@@ -293,9 +293,9 @@ def test_a_reader_that_stops_reading_neither_grows_memory_nor_slows_the_others(
 def test_a_client_that_takes_nothing_is_let_go(monkeypatch: pytest.MonkeyPatch) -> None:
     """A client whose socket accepts nothing (a dead link, a sleeping laptop) loses its session once a send has hung
     for GIVE_UP_AFTER seconds (40 in production, 2 here); the others carry on."""
-    import app.ws
+    import app.server.connection
 
-    monkeypatch.setattr(app.ws, "GIVE_UP_AFTER", 2.0)
+    monkeypatch.setattr(app.server.connection, "GIVE_UP_AFTER", 2.0)
     with rs.ThreadServer(Settings(device="cpu")) as srv:
         sock = rs.stalled_reader(srv.port, display_points=3_000)  # big frames: its buffers fill in seconds
         try:

@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from app import __version__
-from app.schema import RunConfig
+from app.protocol.messages import RunConfig
 
 pytestmark = pytest.mark.timeout(120)
 

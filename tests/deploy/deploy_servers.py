@@ -98,7 +98,7 @@ class Server:
         return get_json(self.http + "/healthz")
 
     def session_files(self) -> list[str]:
-        """Registry entries `s-<worker pid>-<id>` of the open sessions (app/capacity.py)."""
+        """Registry entries `s-<worker pid>-<id>` of the open sessions (app/server/capacity.py)."""
         return sorted(p.name for p in self.tmpdir.glob("lse-sessions-*/s-*"))
 
     def output(self) -> str:

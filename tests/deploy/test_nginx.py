@@ -24,7 +24,7 @@ import pytest
 import websockets
 from deploy_servers import REPO, Server, free_port, get_json, launch_server, wait_for
 
-from app.client import ExplorerClient
+from app.protocol.client import ExplorerClient
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
 SESSIONS = 4

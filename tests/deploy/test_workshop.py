@@ -16,8 +16,8 @@ import pytest
 import websockets
 from deploy_servers import Server, await_for, wait_for
 
-from app.client import ExplorerClient
-from app.frames import decode
+from app.protocol.client import ExplorerClient
+from app.protocol.frames import decode
 
 TIMEOUT = 30.0  # seconds for one server message; the machine may be busy
 FULL = "The explorer is full (3/3). Try again in a minute."

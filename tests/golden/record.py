@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from app.frames import decode
-from app.live import LiveSession
-from app.schema import RunConfig, parse_control
+from app.protocol.frames import decode
+from app.protocol.messages import RunConfig, parse_control
+from app.server.live import LiveSession
 
 FIXTURE = Path(__file__).with_name("frames.npz")
 # Header keys that depend on the wall clock, not on the seed and the controls.

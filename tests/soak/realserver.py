@@ -3,7 +3,7 @@
 ThreadServer runs create_app(settings) under uvicorn in a thread of the test process (the app's state
 can be inspected: connections, busy threads); ProcessServer runs `python -m app serve` as a
 subprocess (memory is measured on it, signals are sent to it). Both speak the real WebSocket protocol
-through uvicorn, with the same limits as `app/serve.py`.
+through uvicorn, with the same limits as `app/server/supervisor.py`.
 
 Used by tests/api/test_fuzz.py, tests/api/test_reliability.py and tests/soak/.
 """
@@ -33,12 +33,12 @@ from typing import Any
 import uvicorn
 import websockets
 
-from app.main import create_app
-from app.schema import MAX_MESSAGE_BYTES
-from app.settings import Settings
+from app.protocol.messages import MAX_MESSAGE_BYTES
+from app.server.app import create_app
+from app.server.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-WS_MAX_SIZE = MAX_MESSAGE_BYTES + 1024  # as app/serve.py passes to uvicorn
+WS_MAX_SIZE = MAX_MESSAGE_BYTES + 1024  # as app/server/supervisor.py passes to uvicorn
 TEXT_TYPES = {"hello", "state", "error", "pong"}
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from app.loss import bank_smoothed_cross_entropy
-from app.model import ModelBank, _views
+from app.engine.bank import ModelBank, _views
+from app.engine.loss import bank_smoothed_cross_entropy
 
 
 def autograd_reference(bank: ModelBank, x: torch.Tensor, y: torch.Tensor, eps: torch.Tensor):
@@ -47,7 +47,7 @@ def test_forward_builds_no_autograd_graph() -> None:
 @pytest.mark.parametrize("weight_decay", [0.0, 0.05])
 def test_bank_optimizer_matches_torch_optim(name: str, weight_decay: float) -> None:
     """The written-out Adam and SGD (momentum 0.9) follow torch.optim step for step on the same gradients."""
-    from app.model import make_optimizer
+    from app.engine.bank import make_optimizer
 
     bank = ModelBank(2, 2, 8, 4, seed=0)
     ref = bank.flat.detach().clone().requires_grad_(True)

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from app.__main__ import main
-from app.loss import loss_floor, optimal_logit_gap
+from app.engine.loss import loss_floor, optimal_logit_gap
 
 REPO = Path(__file__).resolve().parents[2]
 # the keys issue 2 lists for every run, in `run --json` and (issue 4) in `sweep --json`

@@ -1,4 +1,4 @@
-"""app/data.py: deterministic datasets with the blog's knobs (SCIENCE.md §6), and the bundled tables."""
+"""app/engine/data.py: deterministic datasets with the blog's knobs (SCIENCE.md §6), and the bundled tables."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn import datasets as skd
 
-from app.data import DATASETS, blob_centres, class_order, make_dataset
+from app.engine.data import DATASETS, blob_centres, class_order, make_dataset
 
 TABLES = {"digits": (0, 1, 7), "digits-similar": (3, 5, 8), "wine": None, "iris": None}
 

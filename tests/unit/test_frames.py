@@ -1,4 +1,4 @@
-"""app/frames.py: the binary frame format of docs/protocol.md, round trip, and its size."""
+"""app/protocol/frames.py: the binary frame format of docs/protocol.md, round trip, and its size."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from app.client import frame_dict
-from app.frames import VERSION, decode, encode, encode_snapshot, snapshot_arrays
-from app.schema import RunConfig
-from app.session import Snapshot, TrainingSession
+from app.engine.session import Snapshot, TrainingSession
+from app.protocol.client import frame_dict
+from app.protocol.frames import VERSION, decode, encode, encode_snapshot, snapshot_arrays
+from app.protocol.messages import RunConfig
 
 
 def strict_json(raw: bytes) -> Any:

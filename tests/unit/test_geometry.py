@@ -1,4 +1,4 @@
-"""app/geometry.py: the paper's template-plane projection (SCIENCE.md §4; Müller et al. 2019 §1.1)."""
+"""app/engine/geometry.py: the paper's template-plane projection (SCIENCE.md §4; Müller et al. 2019 §1.1)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from app.geometry import (
+from app.engine.geometry import (
     align_basis,
     distance_summary,
     project_bank,

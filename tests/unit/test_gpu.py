@@ -9,8 +9,8 @@ import sys
 import pytest
 import torch
 
-from app.schema import RunConfig
-from app.session import TrainingSession
+from app.engine.session import TrainingSession
+from app.protocol.messages import RunConfig
 
 pytestmark = [
     pytest.mark.gpu,

@@ -1,4 +1,4 @@
-"""app/loss.py against PyTorch's label smoothing and the values of SCIENCE.md §1–3 (blog Eq 2.2, §5)."""
+"""app/engine/loss.py against PyTorch's label smoothing and the values of SCIENCE.md §1–3 (blog Eq 2.2, §5)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from app.loss import (
+from app.engine.loss import (
     bank_smoothed_cross_entropy,
     calculate,
     loss_floor,

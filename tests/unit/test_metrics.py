@@ -1,4 +1,4 @@
-"""app/metrics.py: ECE and reliability bins (paper §3, Guo et al. 2017), temperature scaling, logit gap."""
+"""app/engine/measure.py: ECE and reliability bins (paper §3, Guo et al. 2017), temperature scaling, logit gap."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from app import metrics as M
+from app.engine import measure as M
 
 
 def guo_ece(probs: np.ndarray, labels: np.ndarray, n_bins: int = 15) -> float:

@@ -1,4 +1,4 @@
-"""app/model.py: the bank of M models equals M models trained on their own (issue 2 §3)."""
+"""app/engine/bank.py: the bank of M models equals M models trained on their own (issue 2 §3)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from app.model import ModelBank, make_optimizer, resolve_device, train_step
+from app.engine.bank import ModelBank, make_optimizer, resolve_device, train_step
 
 IN, HIDDEN, PEN, K = 2, 16, 8, 3
 EPS = [0.0, 0.05, 0.1, 0.3]

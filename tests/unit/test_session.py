@@ -1,4 +1,4 @@
-"""app/session.py: the twin and the ε sweep, live changes, batches, divergence, and what training reaches.
+"""app/engine/session.py: the twin and the ε sweep, live changes, batches, divergence, and what training reaches.
 
 The theory tests make SCIENCE.md §2 visible: with ε = 0.1 on well-separated blobs the train logit gap
 stops at ln 28 ≈ 3.332 and the loss at its floor 0.291; with ε = 0 the gap keeps growing.
@@ -14,13 +14,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import app.session as session_module
-from app import metrics as M
-from app.geometry import distance_summary, project_to_template_plane, template_distances
-from app.loss import loss_floor, optimal_logit_gap
-from app.model import ModelBank
-from app.schema import RunConfig
-from app.session import TrainingSession
+import app.engine.session as session_module
+from app.engine import measure as M
+from app.engine.bank import ModelBank
+from app.engine.geometry import distance_summary, project_to_template_plane, template_distances
+from app.engine.loss import loss_floor, optimal_logit_gap
+from app.engine.session import TrainingSession
+from app.protocol.messages import RunConfig
 
 LN28 = math.log(28)
 SWEEP = [0.0, 0.05, 0.1, 0.2, 0.3]

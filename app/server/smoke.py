@@ -1,4 +1,4 @@
-"""`python -m app.smoke --url ws://HOST:PORT/ws`: one session end to end (frames arrive, ε change confirmed)."""
+"""`python -m app.server.smoke --url ws://HOST:PORT/ws`: one session end to end (frames arrive, ε change confirmed)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import sys
 
-from .client import ExplorerClient
+from ..protocol.client import ExplorerClient
 
 
 async def smoke(url: str, token: str | None, timeout: float) -> str:
@@ -26,7 +26,7 @@ async def smoke(url: str, token: str | None, timeout: float) -> str:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(prog="python -m app.smoke")
+    p = argparse.ArgumentParser(prog="python -m app.server.smoke")
     p.add_argument("--url", default="ws://127.0.0.1:8000/ws")
     p.add_argument("--token")
     p.add_argument("--timeout", type=float, default=20.0)

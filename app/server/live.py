@@ -9,9 +9,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from . import __version__
-from .frames import encode_snapshot
-from .schema import (
+from .. import __version__
+from ..engine.session import TrainingSession
+from ..protocol.frames import encode_snapshot
+from ..protocol.messages import (
     MAX_CONTROLS_PER_SECOND,
     MAX_FPS,
     MAX_SPEED,
@@ -25,7 +26,6 @@ from .schema import (
     Sweep,
     merge_config,
 )
-from .session import TrainingSession
 
 DEFAULT_SPEED = 3  # steps per frame: 90 steps/s at 30 fps, the effect shows within seconds
 METRICS_EVERY = 3  # all-point metrics on every 3rd frame (10 Hz at 30 fps); points move on every frame

@@ -10,11 +10,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
-from . import __version__
+from .. import __version__
+from ..engine.loss import CONVENTION, calculate
+from ..engine.scenarios import SCENARIOS
+from ..protocol.messages import RunConfig
 from .access import COOKIE, token_ok
-from .loss import CONVENTION, calculate
-from .scenarios import SCENARIOS
-from .schema import RunConfig
 
 router = APIRouter()
 VENDOR_PLOTLY = "vendor/plotly-cartesian-4.1.1.min.js"

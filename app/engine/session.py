@@ -14,12 +14,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import metrics as M
+from ..protocol.messages import RunConfig, finite
+from . import measure as M
+from .bank import ModelBank, make_optimizer, resolve_device
 from .data import Dataset, K, class_order, make_dataset
 from .geometry import project_bank
 from .loss import loss_floor, optimal_logit_gap
-from .model import ModelBank, make_optimizer, resolve_device
-from .schema import RunConfig, finite
 
 TWIN_NAMES = ("baseline", "smoothed")
 REGION_GRID = 48  # decision-region grid for 2-D datasets: 48 × 48 cells

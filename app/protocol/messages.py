@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
-from .data import DATASETS
+from ..engine.data import DATASETS
 
 MAX_POINTS = 20_000
 MAX_HIDDEN = 512

@@ -21,16 +21,16 @@ from fastapi.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .capacity import SessionRegistry
+from .connection import CLOSE_GOING_AWAY, Busy, explorer_socket
 from .routes import router
 from .settings import Settings
 from .static import StaticFiles
-from .ws import CLOSE_GOING_AWAY, Busy, explorer_socket
 
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 64 * 1024  # the REST helpers take a few numbers; nothing needs more
 SHUTDOWN_REASON = "the server is shutting down; the page will reconnect"
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
@@ -207,9 +207,9 @@ def create_app_from_env() -> Any:
 
 
 def _warm_up(settings: Settings, static: StaticFiles) -> None:
+    from ..protocol.messages import RunConfig
     from .live import LiveSession
     from .routes import VENDOR_PLOTLY
-    from .schema import RunConfig
 
     static.load(VENDOR_PLOTLY)  # gzip the Plotly bundle now, not on the first visitor's request
     live = LiveSession(RunConfig.model_validate({"device": settings.device}))

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from .metrics import Reliability
-from .session import Snapshot
+from ..engine.measure import Reliability
+from ..engine.session import Snapshot
 
 VERSION = 1
 PROBS_SUBSAMPLE = 90  # full probability vectors for the first 90 display points; all get pred + confidence

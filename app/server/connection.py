@@ -19,9 +19,7 @@ from typing import Any, TypeVar
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from .access import origin_allowed, token_ok
-from .live import LiveSession
-from .schema import (
+from ..protocol.messages import (
     MAX_MESSAGE_BYTES,
     ControlError,
     Reset,
@@ -31,6 +29,8 @@ from .schema import (
     merge_config,
     parse_control,
 )
+from .access import origin_allowed, token_ok
+from .live import LiveSession
 from .settings import Settings
 
 CLOSE_POLICY = 1008

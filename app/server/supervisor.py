@@ -14,6 +14,10 @@ import tempfile
 from .settings import Settings
 
 
+class ServeError(Exception):
+    """A setting or a port that stops the server from starting: one line for the user, exit status 2."""
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -26,12 +30,11 @@ def serve(args: argparse.Namespace) -> int:
         if not 0 <= settings.workers <= 256:  # the same limits as the WORKERS variable
             raise ValueError(f"--workers must be between 0 and 256, got {settings.workers}")
         if settings.device == "cuda":
-            from .model import resolve_device
+            from ..engine.bank import resolve_device
 
             resolve_device("cuda")
     except ValueError as err:
-        print(f"python -m app: error: {err}", file=sys.stderr)
-        return 2
+        raise ServeError(str(err)) from None
     workers = settings.resolved_workers()
     # worker processes rebuild the settings from the environment: pass every flag through it
     os.environ.update(HOST=settings.host, PORT=str(settings.port), WORKERS=str(workers), DEVICE=settings.device)
@@ -40,10 +43,8 @@ def serve(args: argparse.Namespace) -> int:
     try:
         _probe(settings.host, settings.port)
     except OSError as err:
-        where = f"{settings.host}:{settings.port}"
-        print(f"python -m app: error: cannot listen on {where}: {err.strerror}", file=sys.stderr)
         shutil.rmtree(registry, ignore_errors=True)
-        return 2
+        raise ServeError(f"cannot listen on {settings.host}:{settings.port}: {err.strerror}") from None
     print(f"Label Smoothing Explorer on http://{settings.host}:{settings.port} "
           f"({workers} worker{'s' if workers > 1 else ''}, device {settings.device})", flush=True)
     try:
@@ -58,7 +59,7 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-APP = "app.main:create_app_from_env"
+APP = "app.server.app:create_app_from_env"
 UVICORN: dict[str, object] = dict(
     ws_max_size=64 * 1024 + 1024,  # schema.MAX_MESSAGE_BYTES and some slack: bigger controls are refused
     ws_per_message_deflate=False,  # frames are float32 arrays: deflate costs CPU per frame for little gain
