@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from .protocol.messages import ControlError, RunConfig, check_run_size, merge_config
+from .engine.config import MAX_SWEEP_MODELS, RunConfig
+from .protocol.messages import ControlError, merge_config
 from .server.supervisor import ServeError, serve
 
 REPORT_KEYS = (
@@ -71,30 +74,48 @@ def build_parser() -> Parser:
 
 
 def parse_eps_list(spec: str) -> list[float]:
-    """'0:0.5:0.05' (inclusive) or '0,0.1,0.3' → ε values, validated."""
-    from .protocol.messages import MAX_SWEEP_MODELS
+    """'0:0.5:0.05' (inclusive, never past STOP) or '0, 0.1, 0.3' → sorted distinct ε values, validated.
 
-    try:
-        if ":" in spec:
-            start, stop, step = (float(s) for s in spec.split(":"))
-            if step <= 0:
-                raise UsageError("--eps: the step of START:STOP:STEP must be positive")
-            count = int(round((stop - start) / step)) + 1
-            if count > MAX_SWEEP_MODELS:
-                raise UsageError(f"--eps: at most {MAX_SWEEP_MODELS} ε values in one sweep, got {count}")
-            values = [round(start + i * step, 10) for i in range(max(count, 0))]
-        else:
-            values = [float(s) for s in spec.split(",") if s.strip()]
-    except (ValueError, OverflowError):
-        raise UsageError(f"--eps: expected START:STOP:STEP or a comma list of numbers, got {spec!r}") from None
-    if not values:
-        raise UsageError(f"--eps: no ε values in {spec!r}")
-    if len(values) > MAX_SWEEP_MODELS:
-        raise UsageError(f"--eps: at most {MAX_SWEEP_MODELS} ε values in one sweep, got {len(values)}")
-    bad = [v for v in values if not 0.0 <= v <= 1.0]
-    if bad:
-        raise UsageError(f"--eps: every ε must be between 0 and 1, got {bad[0]:g}")
-    return values
+    The sweep page parses with the same rule (static/js/lib/); tests/cases/eps_lists.json holds both to it.
+    """
+    src = spec.strip()
+    if not src:
+        raise UsageError("--eps: no ε values given; e.g. 0:0.5:0.05 or 0,0.1,0.2")
+    if ":" in src:
+        parts = [p.strip() for p in src.split(":")]
+        numbers = [_number(p) for p in parts]
+        if len(parts) != 3 or None in numbers:
+            raise UsageError(f"--eps: a range is START:STOP:STEP, three numbers, e.g. 0:0.5:0.05; got {spec!r}")
+        start, stop, step = (float(n) for n in numbers if n is not None)
+        if step <= 0:
+            raise UsageError("--eps: the STEP of START:STOP:STEP must be above 0")
+        if stop < start:
+            raise UsageError("--eps: the STOP of START:STOP:STEP must not be below its START")
+        count = (stop - start) / step + 1e-9
+        if not count < MAX_SWEEP_MODELS:  # also catches an overflow to inf
+            raise UsageError(f"--eps: that range gives more than {MAX_SWEEP_MODELS} ε values, the most one sweep takes")
+        values = [round(start + i * step, 10) for i in range(int(count) + 1)]
+    else:
+        parts = [p for p in re.split(r"[\s,;]+", src) if p]
+        bad = next((p for p in parts if _number(p) is None), None)
+        if bad is not None:
+            raise UsageError(f"--eps: {bad!r} is not a number")
+        values = [float(p) for p in parts]
+    out = sorted(set(values))
+    outside = next((v for v in out if not 0.0 <= v <= 1.0), None)
+    if outside is not None:
+        raise UsageError(f"--eps: every ε must be between 0 and 1, got {outside:g}")
+    if len(out) > MAX_SWEEP_MODELS:
+        raise UsageError(f"--eps: at most {MAX_SWEEP_MODELS} ε values in one sweep, got {len(out)}")
+    return out
+
+
+def _number(text: str) -> float | None:
+    """A finite number written in decimal, or None (no 'nan', 'inf', or Python's '1_0')."""
+    if not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", text):
+        return None
+    value = float(text)
+    return value if math.isfinite(value) else None
 
 
 def config_from_args(args: argparse.Namespace, eps: float | None) -> RunConfig:
@@ -119,7 +140,6 @@ def train(config: RunConfig, steps: int, sweep_eps: list[float] | None, quiet: b
     if steps < 0:
         raise UsageError(f"--steps must be 0 or more, got {steps}")
     try:
-        check_run_size(config, len(sweep_eps) if sweep_eps else 2)
         session = TrainingSession(config, sweep_eps)
     except ValueError as err:  # ControlError is a ValueError: the same words as the server's
         raise UsageError(str(err)) from None
@@ -132,7 +152,7 @@ def train(config: RunConfig, steps: int, sweep_eps: list[float] | None, quiet: b
     runs = session.run_metrics()
     if session.diverged:
         print(f"warning: {session.diverged}", file=sys.stderr)
-    cfg = config.model_dump()
+    cfg = config.as_dict()
     cfg.update(steps=steps, device=str(session.device))
     if sweep_eps is not None:
         cfg["eps"] = sweep_eps

@@ -128,7 +128,7 @@ def make_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cal
     def make(**overrides: Any) -> TestClient:
         registry = tmp_path / f"sessions-{len(clients)}"
         monkeypatch.setenv("LSE_REGISTRY_DIR", str(registry))  # each app counts its own sessions
-        settings = Settings(**{"device": "cpu", "state_dir": str(tmp_path / "state"), **overrides})
+        settings = Settings(**{"device": "cpu", **overrides})
         client = TestClient(create_app(settings))
         client.__enter__()
         clients.append(client)

@@ -95,9 +95,6 @@ class ModelBank(nn.Module):
         """The class templates: last-layer weights (M, K, d) and biases (M, K)."""
         return self.w3.detach(), self.b3.detach()
 
-    def parameter_views(self) -> list[torch.Tensor]:
-        return [self.w1, self.b1, self.w2, self.b2, self.w3, self.b3]
-
     @torch.no_grad()
     def backward(self, x: torch.Tensor, y: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
         """Forward, each model's mean smoothed loss (M,), and its gradient written into flat.grad.

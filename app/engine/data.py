@@ -11,8 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-K = 3  # the toy is a three-class problem throughout
-DATASETS = ("blobs", "digits", "digits-similar", "wine", "iris")
+from .config import DATASETS, K, check
+
+__all__ = ["DATASETS", "K", "Dataset", "class_order", "make_dataset"]
+
 DIGIT_TRIOS = {"digits": (0, 1, 7), "digits-similar": (3, 5, 8)}
 
 
@@ -43,16 +45,12 @@ def make_dataset(
     seed: int = 0,
 ) -> Dataset:
     """Build a dataset deterministically from `seed`; validation labels are never flipped."""
-    if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
-    if not 0.0 <= similarity <= 1.0:
-        raise ValueError(f"similarity must be between 0 and 1, got {similarity}")
-    if not 0.0 <= label_noise <= 0.5:
-        raise ValueError(f"label noise must be between 0 and 0.5, got {label_noise}")
+    check("dataset", name)
+    check("similarity", similarity)
+    check("label_noise", label_noise)
     rng = np.random.default_rng(seed)
     if name == "blobs":
-        if points < 30:
-            raise ValueError(f"blobs needs at least 30 points, got {points}")
+        check("points", points)
         x_tr, y_tr = _blobs(points, similarity, rng)
         x_va, y_va = _blobs(max(points // 2, 30), similarity, rng)
         names: tuple[str, str, str] = ("class 0", "class 1", "class 2")

@@ -1,7 +1,10 @@
-"""Accuracy, NLL, calibration (ECE, reliability bins), logit gap and temperature scaling.
+"""Batched metrics for a bank of models, returned by name: losses, accuracy, logit gap, template distances,
+calibration (ECE and reliability bins) and temperature scaling.
 
-ECE as in the paper (Müller et al. 2019 §3, after Guo et al. 2017): 15 equal-width bins of the
-confidence (the max probability); ECE = Σ_b (n_b/N)·|acc_b − conf_b|. SCIENCE.md §5.
+ECE as in the paper (Müller, Kornblith & Hinton 2019, §3, after Guo et al. 2017): 15 equal-width bins
+of the confidence (the max probability); ECE = Σ_b (n_b/N)·|acc_b − conf_b|. The distances are to the
+bias-augmented templates (blog §4): ‖x̃ − w̃_k‖ with x̃ = [x, 1], w̃_k = [w_k, b_k]. The numpy versions
+in tests/reference/ are the oracles these are tested against.
 """
 
 from __future__ import annotations
@@ -10,30 +13,13 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import torch
+
+from .config import K
 
 N_BINS = 15
 BIN_EDGES = np.linspace(0.0, 1.0, N_BINS + 1)
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)  # type: ignore[no-any-return]
-
-
-def log_softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(axis=-1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))  # type: ignore[no-any-return]
-
-
-def accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
-    return float((probs.argmax(axis=-1) == labels).mean())
-
-
-def nll(logits: np.ndarray, labels: np.ndarray) -> float:
-    """Mean negative log-likelihood of the labels (natural log)."""
-    lp = log_softmax(np.asarray(logits, dtype=np.float64))
-    return float(-lp[np.arange(labels.size), labels].mean())
+T_MIN, T_MAX = 0.05, 20.0
 
 
 @dataclass(frozen=True)
@@ -47,42 +33,121 @@ class Reliability:
     ece: float
 
 
-def reliability(probs: np.ndarray, labels: np.ndarray, n_bins: int = N_BINS) -> Reliability:
-    """Equal-width bins on the max probability; a confidence of exactly 1 falls in the last bin."""
-    probs = np.asarray(probs, dtype=np.float64)
-    conf = probs.max(axis=-1)
-    hit = (probs.argmax(axis=-1) == labels).astype(np.float64)
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
-    # bin b holds conf in (edges[b], edges[b + 1]], as in Guo et al.; conf = 0 cannot occur
-    idx = np.clip(np.ceil(conf * n_bins).astype(np.int64) - 1, 0, n_bins - 1)
-    count = np.bincount(idx, minlength=n_bins)
-    conf_sum = np.bincount(idx, weights=conf, minlength=n_bins)
-    hit_sum = np.bincount(idx, weights=hit, minlength=n_bins)
-    safe = np.maximum(count, 1)
-    mean_conf, acc = conf_sum / safe, hit_sum / safe
-    ece = float(np.abs(hit_sum - conf_sum).sum() / max(conf.size, 1))
-    return Reliability(edges=edges, count=count, confidence=mean_conf, accuracy=acc, ece=ece)
+@dataclass(frozen=True)
+class Labels:
+    """Index tensors for measuring a bank of M models on N training and V validation points, built once."""
+
+    y_all: torch.Tensor  # (N + V,) training labels (as trained on), then validation labels
+    y_idx: torch.Tensor  # (M, N + V, 1) the same, for gather
+    y_true: torch.Tensor  # (N,) clean training labels
+    wrong_idx: torch.Tensor  # (M, N, 2) the two wrong classes of each training point
+    class_mean: torch.Tensor  # (K, N) row c averages over the training points of class c
+    n_train: int
+
+    @classmethod
+    def build(cls, y_train: torch.Tensor, y_val: torch.Tensor, y_true: torch.Tensor, models: int) -> Labels:
+        device = y_train.device
+        y_all = torch.cat([y_train, y_val])
+        wrong = (y_train.unsqueeze(-1) + torch.tensor([1, 2], device=device)) % K  # (N, 2)
+        one_hot = torch.nn.functional.one_hot(y_train, K).float().T  # (K, N)
+        return cls(
+            y_all=y_all, y_idx=y_all.view(1, -1, 1).expand(models, -1, 1), y_true=y_true,
+            wrong_idx=wrong.unsqueeze(0).expand(models, -1, -1),
+            class_mean=one_hot / one_hot.sum(dim=1, keepdim=True).clamp_min(1), n_train=y_train.numel(),
+        )
 
 
-def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, n_bins: int = N_BINS) -> float:
-    return reliability(probs, labels, n_bins).ece
+@dataclass(frozen=True)
+class BankMeasure:
+    """What measure_bank returns: each scalar metric by name, (M,) per model, and the per-model arrays."""
+
+    scalars: dict[str, list[float]]  # name → one value per model
+    reliability: list[Reliability]  # on the validation set, per model
+    class_distances: np.ndarray  # (M, K, K): row c = mean ‖x̃ − w̃_k‖ over the training points of class c
 
 
-def logit_gap(logits: np.ndarray, labels: np.ndarray) -> float:
-    """Mean over points of the correct logit minus the mean of the wrong logits."""
-    z = np.asarray(logits, dtype=np.float64)
-    k = z.shape[-1]
-    correct = z[np.arange(labels.size), labels]
-    wrong_mean = (z.sum(axis=-1) - correct) / (k - 1)
-    return float((correct - wrong_mean).mean())
+def measure_bank(acts: torch.Tensor, logits: torch.Tensor, w: torch.Tensor, b: torch.Tensor,
+                 eps: torch.Tensor, labels: Labels) -> BankMeasure:
+    """Every metric for the whole bank in a few batched ops, from one forward pass over train + validation.
+
+    acts (M, N + V, d), logits (M, N + V, K), templates w (M, K, d) and b (M, K), eps (M,).
+    """
+    n = labels.n_train
+    log_p = torch.log_softmax(logits, dim=-1)
+    lp_y = log_p.gather(-1, labels.y_idx).squeeze(-1)  # (M, N + V)
+    e = eps.unsqueeze(-1)  # (M, 1)
+    per_point = -(1.0 - e) * lp_y - e * log_p.mean(dim=-1)  # the smoothed loss, (M, N + V)
+    z_y = logits.gather(-1, labels.y_idx).squeeze(-1)
+    gap = z_y - (logits.sum(dim=-1) - z_y) / (K - 1)  # correct logit minus the mean wrong one, (M, N + V)
+    conf, pred = log_p.max(dim=-1)
+    conf = conf.exp_()  # max probability, (M, N + V)
+    hit = (pred == labels.y_all).float()
+    w_aug = torch.cat([w, b.unsqueeze(-1)], dim=-1)  # (M, K, d + 1)
+    x_aug = torch.cat([acts[:, :n], torch.ones_like(acts[:, :n, :1])], dim=-1)  # (M, N, d + 1)
+    dists = torch.cdist(x_aug, w_aug)  # (M, N, K)
+    d_correct = dists.gather(-1, labels.y_idx[:, :n]).squeeze(-1)  # (M, N)
+    d_wrong = dists.gather(-1, labels.wrong_idx)  # (M, N, 2)
+    spread = (d_wrong[..., 0] - d_wrong[..., 1]).abs() / d_wrong.mean(dim=-1).clamp_min(1e-12)
+    conf_v, hit_v = conf[:, n:], hit[:, n:]
+    named = {
+        "train_loss": per_point[:, :n].mean(-1),
+        "val_loss": per_point[:, n:].mean(-1),
+        "val_nll": -lp_y[:, n:].mean(-1),
+        "train_acc": hit[:, :n].mean(-1),
+        "val_acc": hit_v.mean(-1),
+        "mean_confidence": conf_v.mean(-1),
+        "logit_gap": gap[:, :n].mean(-1),
+        "val_logit_gap": gap[:, n:].mean(-1),
+        "dist_correct": d_correct.mean(-1),
+        "dist_incorrect": d_wrong.mean(dim=(-1, -2)),
+        "incorrect_spread": spread.mean(-1),
+        "train_acc_clean": (pred[:, :n] == labels.y_true).float().mean(-1),
+    }
+    rows = torch.stack(list(named.values())).tolist()  # one transfer for every scalar: (names, M)
+    scalars = dict(zip(named, rows, strict=True))
+    rel = bank_reliability(conf_v, hit_v)
+    scalars["ece"] = [r.ece for r in rel]
+    class_dist = (labels.class_mean @ dists).to("cpu").numpy()  # (M, K, K)
+    return BankMeasure(scalars=scalars, reliability=rel, class_distances=class_dist)
 
 
-T_MIN, T_MAX = 0.05, 20.0
+def bank_reliability(conf: torch.Tensor, hit: torch.Tensor) -> list[Reliability]:
+    """Reliability bins and ECE for M models at once: confidence and correctness (M, V) → M bin tables.
+
+    Bin b holds confidences in (edges[b], edges[b + 1]], as in Guo et al.; a confidence of 1 falls in the last.
+    """
+    m, v = conf.shape
+    offset = (torch.arange(m, device=conf.device) * N_BINS).unsqueeze(-1)  # (M, 1)
+    bins = ((torch.ceil(conf * N_BINS).long() - 1).clamp_(0, N_BINS - 1) + offset).flatten()
+    size = m * N_BINS
+    counts = torch.bincount(bins, minlength=size).view(m, -1)
+    conf_sum = torch.bincount(bins, conf.flatten(), minlength=size).view(m, -1)
+    hit_sum = torch.bincount(bins, hit.flatten(), minlength=size).view(m, -1)
+    ece = ((hit_sum - conf_sum).abs().sum(dim=-1) / max(v, 1)).tolist()
+    counts_np, conf_np, hit_np = (t.to("cpu").numpy() for t in (counts, conf_sum, hit_sum))
+    out = []
+    for i in range(m):
+        safe = np.maximum(counts_np[i], 1)
+        out.append(Reliability(edges=BIN_EDGES, count=counts_np[i], confidence=conf_np[i] / safe,
+                               accuracy=hit_np[i] / safe, ece=ece[i]))
+    return out
 
 
-def fit_temperature(logits: np.ndarray, labels: np.ndarray, lo: float = T_MIN, hi: float = T_MAX) -> float:
-    """T > 0 minimising the NLL of logits / T (golden-section search on log T; NLL is unimodal in it)."""
-    z = np.asarray(logits, dtype=np.float64)
+def nll(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    """Mean negative log-likelihood of the labels (natural log); logits (N, K)."""
+    lp = torch.log_softmax(logits, dim=-1)
+    return float(-lp.gather(-1, labels.view(-1, 1)).mean())
+
+
+def reliability(logits: torch.Tensor, labels: torch.Tensor) -> Reliability:
+    """Reliability bins and ECE of one model's logits (N, K)."""
+    conf, pred = torch.softmax(logits, dim=-1).max(dim=-1)
+    return bank_reliability(conf.unsqueeze(0), (pred == labels).to(conf.dtype).unsqueeze(0))[0]
+
+
+def fit_temperature(logits: torch.Tensor, labels: torch.Tensor, lo: float = T_MIN, hi: float = T_MAX) -> float:
+    """T > 0 minimising the NLL of logits / T (golden-section search on log T; the NLL is unimodal in it)."""
+    z = logits.to(torch.float64)
     a, b = math.log(lo), math.log(hi)
     ratio = (math.sqrt(5) - 1) / 2
     c, d = b - ratio * (b - a), a + ratio * (b - a)

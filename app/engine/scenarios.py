@@ -7,7 +7,7 @@ cross-entropy may do as well (blog §7; paper Table 1).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 
@@ -18,7 +18,6 @@ class Scenario:
     config: dict[str, Any]
     look_for: str
     speed: int = 3
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -72,5 +71,3 @@ SCENARIOS: tuple[Scenario, ...] = (
         "run grows over-confident, while smoothing keeps confidence nearer accuracy.",
     ),
 )
-
-BY_KEY = {s.key: s for s in SCENARIOS}

@@ -14,18 +14,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..protocol.messages import RunConfig, finite
 from . import measure as M
 from .bank import ModelBank, make_optimizer, resolve_device
-from .data import Dataset, K, class_order, make_dataset
+from .config import K, RunConfig, check, check_run_size, finite
+from .data import Dataset, class_order, make_dataset
 from .geometry import project_bank
 from .loss import loss_floor, optimal_logit_gap
 
 TWIN_NAMES = ("baseline", "smoothed")
 REGION_GRID = 48  # decision-region grid for 2-D datasets: 48 × 48 cells
 TEMPERATURE_EVERY = 30  # refit the baseline's temperature every this many snapshots (about once a second)
-SCALARS = ("train_loss", "val_loss", "val_nll", "train_acc", "val_acc", "ece", "mean_confidence",
-           "logit_gap", "val_logit_gap", "dist_correct", "dist_incorrect", "incorrect_spread")
 DIVERGED_LOSS = 1e3  # nats: a loss this large (or NaN/inf) means training has blown up
 
 
@@ -66,7 +64,13 @@ class TrainingSession:
 
     # ---- lifecycle ---------------------------------------------------------------------------
     def reset(self, config: RunConfig, sweep_eps: Sequence[float] | None = None) -> None:
-        """Start again from step 0 with `config` (and, for a sweep, one model per ε in `sweep_eps`)."""
+        """Start again from step 0 with `config` (and, for a sweep, one model per ε in `sweep_eps`).
+
+        Raises ConfigError (state unchanged) for a run too large to serve, before building anything.
+        """
+        check_run_size(config, len(sweep_eps) if sweep_eps is not None else len(TWIN_NAMES))
+        for e in sweep_eps or ():
+            check("eps", e)
         device = resolve_device(config.device)
         data = make_dataset(
             config.dataset,
@@ -103,14 +107,8 @@ class TrainingSession:
         self._good_step = 0
         self._basis: torch.Tensor | None = None
         self._x_all = torch.cat([self.x_train, self.x_val])  # one forward pass for both sets
-        self._y_all = torch.cat([self.y_train, self.y_val])
-        self._y_idx = self._y_all.view(1, -1, 1).expand(len(self.eps_values), -1, 1)
-        self._y_true_t = torch.as_tensor(data.y_true, device=device)
-        wrong = (self.y_train.unsqueeze(-1) + torch.tensor([1, 2], device=device)) % K  # (N, 2)
-        self._wrong_idx = wrong.unsqueeze(0).expand(len(self.eps_values), -1, -1)
-        one_hot = torch.nn.functional.one_hot(self.y_train, K).float().T  # (K, N)
-        self._class_mean = one_hot / one_hot.sum(dim=1, keepdim=True).clamp_min(1)
-        self._bin_offset = (torch.arange(len(self.eps_values), device=device) * M.N_BINS).unsqueeze(-1)
+        self._labels = M.Labels.build(self.y_train, self.y_val, torch.as_tensor(data.y_true, device=device),
+                                      len(self.eps_values))
         self._snapshots = 0
         self._temperature: float | None = None
         self._calibrated: tuple[M.Reliability, float] | None = None
@@ -125,15 +123,13 @@ class TrainingSession:
         """Change the smoothed run's ε; it takes effect at the next step, without a reset."""
         if self.is_sweep:
             raise ValueError("a sweep's ε values are fixed; start a new sweep to change them")
-        if not 0.0 <= eps <= 1.0:
-            raise ValueError(f"ε must be between 0 and 1, got {eps}")
+        check("eps", eps)
         self.eps_values[1] = float(eps)
         self._eps_t = torch.tensor(self.eps_values, device=self.device)
 
     def set_lr(self, lr: float) -> None:
         """Change the learning rate live; after a divergence, a new rate lets training go on."""
-        if not 0.0 < lr <= 10.0:
-            raise ValueError(f"the learning rate must be in (0, 10], got {lr}")
+        check("lr", lr)
         self.lr = lr
         for group in self.opt.param_groups:
             group["lr"] = lr
@@ -248,61 +244,22 @@ class TrainingSession:
         Stores per-run metrics, reliability bins and class-template distances in `_measured`; returns
         the display subsample's activations and logits from the same forward pass.
         """
-        n, k = self.data.y_train.size, K
+        n = self.data.y_train.size
         acts, logits = self.bank(self._x_all)  # (M, N + V, d), (M, N + V, K)
         if not bool(torch.isfinite(logits).all()):
             self._diverge()
             acts, logits = self.bank(self._x_all)
-        log_p = torch.log_softmax(logits, dim=-1)
-        lp_y = log_p.gather(-1, self._y_idx).squeeze(-1)  # (M, N + V)
-        eps = self._eps_t.unsqueeze(-1)  # (M, 1)
-        per_point = -(1.0 - eps) * lp_y - eps * log_p.mean(dim=-1)  # the smoothed loss, (M, N + V)
-        z_y = logits.gather(-1, self._y_idx).squeeze(-1)
-        gap = z_y - (logits.sum(dim=-1) - z_y) / (k - 1)  # (M, N + V)
-        conf, pred = log_p.max(dim=-1)
-        conf = conf.exp_()  # max probability, (M, N + V)
-        hit = (pred == self._y_all).float()
         w, b = self.bank.templates()  # (M, K, d), (M, K)
-        w_aug = torch.cat([w, b.unsqueeze(-1)], dim=-1)  # (M, K, d + 1)
-        x_aug = torch.cat([acts[:, :n], torch.ones_like(acts[:, :n, :1])], dim=-1)  # (M, N, d + 1)
-        dists = torch.cdist(x_aug, w_aug)  # (M, N, K)
-        d_correct = dists.gather(-1, self._y_idx[:, :n]).squeeze(-1)  # (M, N)
-        d_wrong = dists.gather(-1, self._wrong_idx)  # (M, N, 2)
-        spread = (d_wrong[..., 0] - d_wrong[..., 1]).abs() / d_wrong.mean(dim=-1).clamp_min(1e-12)
-        class_dist = self._class_mean @ dists  # (M, K, K): row c = mean distance of class c's points
-        # reliability on the validation set: 15 equal-width confidence bins, all models at once
-        conf_v, hit_v = conf[:, n:], hit[:, n:]
-        bins = ((torch.ceil(conf_v * M.N_BINS).long() - 1).clamp_(0, M.N_BINS - 1) + self._bin_offset).flatten()
-        size = self.bank.m * M.N_BINS
-        counts = torch.bincount(bins, minlength=size).view(self.bank.m, -1)
-        conf_sum = torch.bincount(bins, conf_v.flatten(), minlength=size).view(self.bank.m, -1)
-        hit_sum = torch.bincount(bins, hit_v.flatten(), minlength=size).view(self.bank.m, -1)
-        ece = (hit_sum - conf_sum).abs().sum(dim=-1) / conf_v.shape[1]
-        scalars = torch.stack([
-            per_point[:, :n].mean(-1), per_point[:, n:].mean(-1), -lp_y[:, n:].mean(-1),
-            hit[:, :n].mean(-1), hit_v.mean(-1), ece, conf_v.mean(-1),
-            gap[:, :n].mean(-1), gap[:, n:].mean(-1),
-            d_correct.mean(-1), d_wrong.mean(dim=(-1, -2)), spread.mean(-1),
-            (pred[:, :n] == self._y_true_t).float().mean(-1),
-        ], dim=-1)  # (M, 13)
-        rows = scalars.tolist()
-        counts_np, conf_np, hit_np = (t.to("cpu").numpy() for t in (counts, conf_sum, hit_sum))
-        class_np = class_dist.to("cpu").numpy()
+        bank = M.measure_bank(acts, logits, w, b, self._eps_t, self._labels)
+        noisy = bool(self.data.flipped.any())
         measured = []
         for m, eps_m in enumerate(self.eps_values):
-            row = rows[m]
             values: dict[str, float | None] = {"eps": eps_m, "steps": self.step_count}
-            values.update(zip(SCALARS, row[:12], strict=True))
+            values.update({name: column[m] for name, column in bank.scalars.items()
+                           if name != "train_acc_clean" or noisy})
             values["loss_floor"] = loss_floor(eps_m, K)
             values["optimal_logit_gap"] = finite(optimal_logit_gap(eps_m, K))
-            if self.data.flipped.any():
-                values["train_acc_clean"] = row[12]
-            safe = np.maximum(counts_np[m], 1)
-            entry: dict[str, Any] = {
-                "reliability": M.Reliability(edges=M.BIN_EDGES, count=counts_np[m], confidence=conf_np[m] / safe,
-                                             accuracy=hit_np[m] / safe, ece=row[5]),
-                "class_distances": class_np[m],
-            }
+            entry: dict[str, Any] = {"reliability": bank.reliability[m], "class_distances": bank.class_distances[m]}
             if m == 0 and not self.is_sweep:
                 entry["reliability_ts"] = self._calibrate(logits[0, n:], values)
             entry["metrics"] = {key: finite(val) for key, val in values.items()}
@@ -319,14 +276,14 @@ class TrainingSession:
         every validation point is already right, sharpening always lowers the NLL, so T runs to its
         lower bound and the scaled ECE to 0: the page says so instead of presenting it as a result.
         """
-        z, y = logits_val.to("cpu", torch.float64).numpy(), self.data.y_val
+        z, y = logits_val.to(torch.float64), self.y_val
         young = self.step_count >= 1.25 * self._t_step + 10
         if self._temperature is None or young or self._snapshots % TEMPERATURE_EVERY == 1:
             self._temperature, self._t_step = M.fit_temperature(z, y), self.step_count
             self._calibrated = None
         if self._calibrated is None or self._snapshots % 3 == 1:  # the scaled reliability: every 3rd snapshot
             scaled = z / self._temperature
-            self._calibrated = (M.reliability(M.softmax(scaled), y), M.nll(scaled, y))
+            self._calibrated = (M.reliability(scaled, y), M.nll(scaled, y))
         rel_ts, nll_ts = self._calibrated
         out["temperature"] = self._temperature
         out["temperature_at_bound"] = float(not M.T_MIN * 1.01 < self._temperature < M.T_MAX / 1.01)

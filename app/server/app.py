@@ -20,8 +20,10 @@ from fastapi.responses import JSONResponse
 from fastapi.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..engine.bank import resolve_device
+from ..protocol.messages import CLOSE_GOING_AWAY
 from .capacity import SessionRegistry
-from .connection import CLOSE_GOING_AWAY, Busy, explorer_socket
+from .connection import Busy, explorer_socket
 from .routes import router
 from .settings import Settings
 from .static import StaticFiles
@@ -184,7 +186,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.connections = set()
     app.state.busy = Busy()
     app.state.shutting_down = False
-    app.state.device = "cuda" if settings.device != "cpu" and torch.cuda.is_available() else "cpu"
+    app.state.device = resolve_device(settings.device).type
     app.include_router(router)
     app.add_api_websocket_route("/ws", explorer_socket)
     static = StaticFiles(ROOT / "static")
@@ -207,12 +209,12 @@ def create_app_from_env() -> Any:
 
 
 def _warm_up(settings: Settings, static: StaticFiles) -> None:
-    from ..protocol.messages import RunConfig
+    from ..engine.config import RunConfig
     from .live import LiveSession
     from .routes import VENDOR_PLOTLY
 
     static.load(VENDOR_PLOTLY)  # gzip the Plotly bundle now, not on the first visitor's request
-    live = LiveSession(RunConfig.model_validate({"device": settings.device}))
+    live = LiveSession(RunConfig(device=settings.device))
     live.playing = True
     for _ in range(3):
         live.tick(True)

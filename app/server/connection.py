@@ -19,25 +19,19 @@ from typing import Any, TypeVar
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from ..engine.config import MAX_MESSAGE_BYTES, RunConfig
 from ..protocol.messages import (
-    MAX_MESSAGE_BYTES,
+    CLOSE_IDLE,
+    CLOSE_INTERNAL_ERROR,
+    CLOSE_POLICY,
+    CLOSE_TRY_AGAIN,
     ControlError,
-    Reset,
-    RunConfig,
-    Sweep,
-    check_run_size,
-    merge_config,
     parse_control,
 )
 from .access import origin_allowed, token_ok
 from .live import LiveSession
 from .settings import Settings
 
-CLOSE_POLICY = 1008
-CLOSE_TRY_AGAIN = 1013
-CLOSE_GOING_AWAY = 1001
-CLOSE_INTERNAL_ERROR = 1011
-CLOSE_IDLE = 4000  # application code: idle session closed; the page offers to reconnect instead of retrying
 STALLED_AFTER = 1.0  # seconds a frame may take to leave before training waits for the client to read
 GIVE_UP_AFTER = 40.0  # seconds a send may hang before the client counts as gone (a dead link, a lost laptop)
 # A client that leaves mid-send: the server may see any of these (starlette, uvicorn's ClientDisconnected).
@@ -104,7 +98,6 @@ class Connection:
         self.frame_at = 0.0  # loop time the frame in flight was handed to the socket
         self.sending_since: float | None = None  # loop time the send in progress started
         self.last_activity = time.monotonic()
-        self.closing = False
 
     async def compute(self, fn: Callable[..., T], *args: Any) -> T:
         """Run fn on a training thread (off the event loop), counted in `busy`."""
@@ -144,7 +137,6 @@ class Connection:
         log.info("a client took nothing for %.0f s: its session ends", GIVE_UP_AFTER)
 
     async def close(self, code: int, reason: str) -> None:
-        self.closing = True
         if self.ws.application_state == WebSocketState.CONNECTED:
             try:
                 await self.ws.close(code, reason)
@@ -254,9 +246,6 @@ class Connection:
         controls, self.pending = self.pending, []
         for ctrl in controls:
             try:
-                if isinstance(ctrl, Reset | Sweep):  # refuse a run too large to serve, before building it
-                    models = len(ctrl.eps) if isinstance(ctrl, Sweep) else 2
-                    check_run_size(merge_config(live.session.config, ctrl.config), models)
                 await self.compute(live.apply, ctrl)
             except ControlError as err:
                 await self.error(str(err))

@@ -10,17 +10,14 @@ import time
 from typing import Any
 
 from .. import __version__
+from ..engine.config import MAX_CONTROLS_PER_SECOND, MAX_FPS, MAX_SPEED, RunConfig
 from ..engine.session import TrainingSession
 from ..protocol.frames import encode_snapshot
 from ..protocol.messages import (
-    MAX_CONTROLS_PER_SECOND,
-    MAX_FPS,
-    MAX_SPEED,
     ControlError,
     Pause,
     Play,
     Reset,
-    RunConfig,
     Set,
     Step,
     Sweep,
@@ -153,7 +150,7 @@ class LiveSession:
             "eps": s.eps_values[-1] if not s.is_sweep else None,
             "sweep_eps": s.eps_values if s.is_sweep else None,
             "mode": "sweep" if s.is_sweep else "twin",
-            "config": s.config.model_dump(),
+            "config": s.config.as_dict(),
             "class_names": list(s.data.class_names),
             "device": str(s.device),
             "diverged": s.diverged,

@@ -11,9 +11,9 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
 from .. import __version__
+from ..engine.config import RunConfig, page_limits
 from ..engine.loss import CONVENTION, calculate
 from ..engine.scenarios import SCENARIOS
-from ..protocol.messages import RunConfig
 from .access import COOKIE, token_ok
 
 router = APIRouter()
@@ -24,29 +24,33 @@ VENDOR_PLOTLY = "vendor/plotly-cartesian-4.1.1.min.js"
 async def page(request: Request) -> Response:
     settings = request.app.state.settings
     if not token_ok(request, settings):
-        return HTMLResponse(ACCESS_PAGE, status_code=401)
+        return _access_page(request)
     if settings.access_code and "token" in request.query_params:
-        query = "&".join(f"{k}={v}" for k, v in request.query_params.multi_items() if k != "token")
-        response: Response = RedirectResponse("/" + (f"?{query}" if query else ""), status_code=303)
+        url = request.url.remove_query_params("token")  # the rest of the query kept, escaped as it came
+        response: Response = RedirectResponse(url.path + (f"?{url.query}" if url.query else ""), status_code=303)
         response.set_cookie(COOKIE, settings.access_code, httponly=True, samesite="strict", max_age=12 * 3600)
         return response
     return _render(request, "index.html")
 
 
 def _render(request: Request, template: str) -> Response:
-    """A page with what every page's scripts read: version, Plotly path, defaults, convention, scenarios."""
+    """A page with its boot data (what every page's scripts read: defaults, limits, convention, scenarios)."""
     templates: Jinja2Templates = request.app.state.templates
+    boot = {"defaults": RunConfig().as_dict(), "limits": page_limits(request.app.state.settings.fps_cap),
+            "convention": CONVENTION, "scenarios": [s.as_dict() for s in SCENARIOS]}
     return templates.TemplateResponse(
-        request, template,
-        {"version": __version__, "plotly": VENDOR_PLOTLY, "defaults": RunConfig().model_dump(),
-         "convention": CONVENTION, "scenarios": [s.as_dict() for s in SCENARIOS]},
-    )
+        request, template, {"version": __version__, "plotly": VENDOR_PLOTLY, "boot": boot, **boot})
+
+
+def _access_page(request: Request) -> Response:
+    templates: Jinja2Templates = request.app.state.templates
+    return templates.TemplateResponse(request, "access.html", {"version": __version__}, status_code=401)
 
 
 def _subpage(name: str) -> Callable[[Request], Awaitable[Response]]:
     async def handler(request: Request) -> Response:
         if not token_ok(request, request.app.state.settings):
-            return HTMLResponse(ACCESS_PAGE, status_code=401)
+            return _access_page(request)
         return _render(request, f"{name}.html")
 
     return handler
@@ -76,9 +80,9 @@ async def api_scenarios() -> list[dict[str, Any]]:
 
 
 @router.get("/api/config")
-async def api_config() -> dict[str, Any]:
-    """The default run settings and every field's description (the page builds its controls from it)."""
-    return {"defaults": RunConfig().model_dump(), "schema": RunConfig.model_json_schema()}
+async def api_config(request: Request) -> dict[str, Any]:
+    """For scripts: the default run settings and their limits (the pages get the same in their boot data)."""
+    return {"defaults": RunConfig().as_dict(), "limits": page_limits(request.app.state.settings.fps_cap)}
 
 
 class CalcRequest(BaseModel):
@@ -94,12 +98,3 @@ async def api_calculate(body: CalcRequest) -> JSONResponse:
     except ValueError as err:
         return JSONResponse({"error": str(err)}, status_code=422)
     return JSONResponse(calc.__dict__)
-
-
-ACCESS_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>Access code needed · Label Smoothing Explorer</title>
-<link rel="stylesheet" href="/static/css/explorer.css"></head><body class="access">
-<main><h1>This explorer needs an access code</h1>
-<p>Open the link your host gave you, or type the code:</p>
-<form method="get" action="/"><input name="token" type="password" autocomplete="off" aria-label="access code">
-<button type="submit">Enter</button></form></main></body></html>"""

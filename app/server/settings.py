@@ -1,61 +1,84 @@
-"""Server settings from the environment: one home for host, port, workers, device and limits."""
+"""Server settings from the environment: one home for host, port, workers, device and the room's limits.
+
+Each field says its environment variable and its allowed range once; `from_env` reads and checks them,
+and flags given on the command line (`python -m app serve --port ...`) are checked by the same rule.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
+from typing import Any
+
+from ..engine.config import CHOICES, MAX_FPS
 
 
-def _int(name: str, default: int, lo: int, hi: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
-    if not lo <= value <= hi:
-        raise ValueError(f"{name} must be between {lo} and {hi}, got {value}")
-    return value
+def _env(name: str, lo: int | None = None, hi: int | None = None, choices: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {"env": name, "lo": lo, "hi": hi, "choices": choices}
 
 
 @dataclass(frozen=True)
 class Settings:
-    host: str = "127.0.0.1"
-    port: int = 8000
-    workers: int = 0  # uvicorn worker processes; 0 means one per CPU (the default)
-    device: str = "auto"  # auto | cpu | cuda
-    max_sessions: int = 60  # open sessions across all workers; newcomers beyond it are told to wait
-    fps_cap: int = 30  # frames per second per session, at most
-    max_steps_per_second: int = 2_000  # per-session training rate cap, so nobody starves the others
-    idle_timeout: float = 900.0  # seconds without client activity before a session is closed
-    access_code: str = ""  # when set, the page and the WebSocket need it (?token=… sets a cookie)
+    host: str = field(default="127.0.0.1", metadata=_env("HOST"))
+    port: int = field(default=8000, metadata=_env("PORT", 1, 65535))
+    # uvicorn worker processes; 0 means one per CPU (the default)
+    workers: int = field(default=0, metadata=_env("WORKERS", 0, 256))
+    device: str = field(default="auto", metadata=_env("DEVICE", choices=CHOICES["device"]))
+    # open sessions across all workers; newcomers beyond it are told to wait
+    max_sessions: int = field(default=60, metadata=_env("MAX_SESSIONS", 1, 10_000))
+    fps_cap: int = field(default=30, metadata=_env("FPS_CAP", 1, MAX_FPS))  # frames per second per session
+    # per-session training rate cap, so nobody starves the others
+    max_steps_per_second: int = field(default=2_000, metadata=_env("MAX_STEPS_PER_SECOND", 1, 1_000_000))
+    # seconds without client activity before a session is closed
+    idle_timeout: float = field(default=900.0, metadata=_env("IDLE_TIMEOUT", 1, 86_400))
+    # when set, the page and the WebSocket need it (?token=… sets a cookie)
+    access_code: str = field(default="", metadata=_env("ACCESS_CODE"))
+    # threads per worker process that run training ticks, first come first served: one, so ticks do not
+    # fight each other (and the event loop) for the GIL; parallelism comes from processes
+    compute_threads: int = field(default=1, metadata=_env("COMPUTE_THREADS", 1, 64))
     torch_threads: int = 1  # tiny models are overhead-bound: one thread per worker
     warm_up: bool = False  # the real server trains a throwaway session at start, so the first visitor waits less
-    compute_threads: int = 1  # threads per worker process that run training ticks, first come first served:
-    # one, so ticks do not fight each other (and the event loop) for the GIL; parallelism comes from processes
-    state_dir: str = field(default_factory=lambda: os.environ.get("STATE_DIR", "/tmp/label-smoothing-explorer"))
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            _check(f, getattr(self, f.name), f.metadata.get("env", f.name))
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
-        device = os.environ.get("DEVICE", "auto").strip() or "auto"
-        if device not in ("auto", "cpu", "cuda"):
-            raise ValueError(f"DEVICE must be auto, cpu or cuda, got {device!r}")
-        values: dict[str, object] = dict(
-            host=os.environ.get("HOST", "127.0.0.1").strip() or "127.0.0.1",
-            port=_int("PORT", 8000, 1, 65535),
-            workers=_int("WORKERS", 0, 0, 256),
-            device=device,
-            max_sessions=_int("MAX_SESSIONS", 60, 1, 10_000),
-            fps_cap=_int("FPS_CAP", 30, 1, 60),
-            max_steps_per_second=_int("MAX_STEPS_PER_SECOND", 2_000, 1, 1_000_000),
-            idle_timeout=float(_int("IDLE_TIMEOUT", 900, 1, 86_400)),
-            access_code=os.environ.get("ACCESS_CODE", ""),
-            compute_threads=_int("COMPUTE_THREADS", 1, 1, 64),
-        )
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)  # type: ignore[arg-type]
+        """Settings from the environment; command-line `overrides` (not None) win, checked by the same rules
+        and named as flags in errors (--port), as the environment's are named by their variable (PORT)."""
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            name = f.metadata.get("env")
+            raw = os.environ.get(name, "") if name else ""
+            if name and (raw.strip() or name == "ACCESS_CODE"):
+                values[f.name] = _check(f, _parse(name, raw, f.default), name)
+            if overrides.get(f.name) is not None:
+                values[f.name] = _check(f, overrides[f.name], "--" + f.name.replace("_", "-"))
+        return cls(**values)
 
     def resolved_workers(self) -> int:
         """Worker processes: WORKERS, or one per CPU this process may run on (respects a cpuset limit)."""
         return self.workers or len(os.sched_getaffinity(0)) or 1
+
+
+def _check(f: dataclasses.Field[Any], value: Any, label: str) -> Any:
+    meta = f.metadata
+    if meta.get("choices") and value not in meta["choices"]:
+        allowed = ", ".join(meta["choices"][:-1]) + " or " + meta["choices"][-1]
+        raise ValueError(f"{label} must be {allowed}, got {value!r}")
+    if meta.get("lo") is not None and not meta["lo"] <= value <= meta["hi"]:
+        raise ValueError(f"{label} must be between {meta['lo']} and {meta['hi']}, got {value:g}")
+    return value
+
+
+def _parse(name: str, raw: str, default: Any) -> Any:
+    """An environment variable's text as the field's type (ACCESS_CODE is taken as it is, spaces included)."""
+    if isinstance(default, str):
+        return raw if name == "ACCESS_CODE" else raw.strip()
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, got {raw.strip()!r}") from None
+    return float(value) if isinstance(default, float) else value

@@ -11,6 +11,7 @@ import socket
 import sys
 import tempfile
 
+from ..engine.bank import resolve_device
 from .settings import Settings
 
 
@@ -23,16 +24,7 @@ def serve(args: argparse.Namespace) -> int:
 
     try:
         settings = Settings.from_env(host=args.host, port=args.port, workers=args.workers, device=args.device)
-        if settings.device not in ("auto", "cpu", "cuda"):
-            raise ValueError(f"--device must be auto, cpu or cuda, got {settings.device!r}")
-        if not 1 <= settings.port <= 65535:
-            raise ValueError(f"--port must be between 1 and 65535, got {settings.port}")
-        if not 0 <= settings.workers <= 256:  # the same limits as the WORKERS variable
-            raise ValueError(f"--workers must be between 0 and 256, got {settings.workers}")
-        if settings.device == "cuda":
-            from ..engine.bank import resolve_device
-
-            resolve_device("cuda")
+        resolve_device(settings.device)  # asking for CUDA without one is an error now, not in every worker
     except ValueError as err:
         raise ServeError(str(err)) from None
     workers = settings.resolved_workers()

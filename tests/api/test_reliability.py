@@ -128,7 +128,7 @@ def test_the_largest_twin_the_limits_allow_is_accepted(server: rs.ThreadServer) 
     (["run", "--points", "20001"], ["points", "less than or equal to 20000"]),
     (["run", "--hidden", "513"], ["hidden", "less than or equal to 512"]),
     (["run", "--penultimate", "257"], ["penultimate", "less than or equal to 256"]),
-    (["sweep", "--eps", ",".join(["0.1"] * 42)], ["at most 41"]),
+    (["sweep", "--eps", ",".join(f"{i / 100:g}" for i in range(42))], ["at most 41"]),
     (["sweep", "--eps", "0,1.5"], ["between 0 and 1"]),
     (["serve", "--port", "0"], ["--port", "between 1 and 65535"]),
     (["serve", "--workers", "-1"], ["--workers", "between 0 and 256"]),

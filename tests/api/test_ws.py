@@ -32,7 +32,7 @@ def test_hello_describes_the_session(connect: Connect) -> None:
         hello = s.hello
         assert hello["type"] == "hello" and hello["step"] == 0 and hello["playing"] is False
         assert hello["mode"] == "twin" and hello["eps"] == 0.1 and hello["sweep_eps"] is None
-        assert hello["config"] == RunConfig(device="cpu").model_dump()
+        assert hello["config"] == RunConfig(device="cpu").as_dict()
         assert hello["device"] == "cpu" and hello["version"] == __version__
         first = s.next_frame()  # the initial state is shown at once, before any training
         assert first["step"] == 0 and first["v"] == 1

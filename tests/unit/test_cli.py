@@ -185,11 +185,11 @@ def test_sweep_json_csv_and_html(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "train logit gap" in rest
 
 
-def test_sweep_comma_list(capsys: pytest.CaptureFixture[str]) -> None:
+def test_sweep_comma_list_is_sorted(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = in_process(capsys, "sweep", "--eps", "0.3,0,0.05", "--steps", "10", "--device", "cpu",
                               "--quiet", "--json")
     assert code == 0
-    assert [r["eps"] for r in json.loads(out)["runs"]] == [0.3, 0.0, 0.05]
+    assert [r["eps"] for r in json.loads(out)["runs"]] == [0.0, 0.05, 0.3]  # one rule with the sweep page: sorted
 
 
 @pytest.mark.parametrize(

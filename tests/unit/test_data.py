@@ -176,7 +176,7 @@ def test_class_order_walks_class_zero_then_one_then_two() -> None:
         ({"similarity": 1.5}, "similarity must be between 0 and 1"),
         ({"label_noise": 0.6}, "label noise must be between 0 and 0.5"),
         ({"label_noise": -0.01}, "label noise must be between 0 and 0.5"),
-        ({"points": 10}, "at least 30 points"),
+        ({"points": 10}, "points must be a whole number between 30 and 20,000"),
     ],
 )
 def test_bad_knobs_raise_value_error(kwargs: dict[str, object], message: str) -> None:
