@@ -1,4 +1,4 @@
-"""A bank of M small MLPs trained in lockstep, one ε each (DESIGN.md: vectorize, don't loop).
+"""A bank of M small MLPs trained in lockstep, one ε each (vectorize, don't loop: docs/architecture.md).
 
 input → hidden (ReLU) → penultimate (ReLU, dimension d) → 3 logits with bias. Every model in the
 bank starts from the same weights and sees the same minibatches, so any difference comes from ε alone.

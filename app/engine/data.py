@@ -1,6 +1,6 @@
 """Datasets for the explorer: 2-D blobs with the blog's knobs, and scikit-learn's bundled tables.
 
-Blog scenarios (SCIENCE.md §6): semantically similar classes (`similarity`), incorrectly labelled
+The blog's scenarios (blog §6): semantically similar classes (`similarity`), incorrectly labelled
 data (`label_noise`, training labels only), unshuffled data (`ordered`). Nothing is downloaded:
 digits, wine and iris ship inside scikit-learn.
 """

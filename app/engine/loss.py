@@ -1,6 +1,6 @@
 """Smoothed targets, smoothed cross-entropy and what training converges to.
 
-Blog §1–2 (Eq 2.2) and §5 (Eq 3–5); SCIENCE.md §1–3. The convention is PyTorch's: ε/K is spread over
+Blog §1–2 (Eq 2.2) and §5 (Eq 3–5); Müller et al. 2019 §1. The convention is PyTorch's: ε/K is spread over
 *all* K classes, the true one included, so q' = (1 − ε)·one-hot + ε/K.
 """
 

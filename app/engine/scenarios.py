@@ -1,4 +1,4 @@
-"""The blog's scenarios, one click each (blog §6–7, SCIENCE.md §6), with what to look for.
+"""The blog's scenarios, one click each (blog §6–7; Müller et al. 2019 §2–3), with what to look for.
 
 Each is a RunConfig change plus a few sentences, faithful to the blog and the paper without
 overclaiming: label smoothing need not raise accuracy, and on clean, distinct classes plain

@@ -2,7 +2,7 @@
 
 The twin is two models, ε = 0 ("baseline") and ε ("smoothed"), with identical initial weights and
 identical minibatches; a sweep is one model per ε. No I/O and no asyncio: the CLI, the WebSocket
-endpoint and the tests all drive it the same way. Blog §5 and SCIENCE.md §2 say what it converges to.
+endpoint and the tests all drive it the same way. Blog §5 (Eq 3–5) says what it converges to.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from .data import Dataset, class_order, make_dataset
 from .geometry import project_bank
 from .loss import loss_floor, optimal_logit_gap
 
-TWIN_NAMES = ("baseline", "smoothed")
+BASELINE, SMOOTHED = "baseline", "smoothed"  # the twin's runs: ε = 0 and the chosen ε
+TWIN_NAMES = (BASELINE, SMOOTHED)
 REGION_GRID = 48  # decision-region grid for 2-D datasets: 48 × 48 cells
 TEMPERATURE_EVERY = 30  # refit the baseline's temperature every this many snapshots (about once a second)
 DIVERGED_LOSS = 1e3  # nats: a loss this large (or NaN/inf) means training has blown up
@@ -124,8 +125,13 @@ class TrainingSession:
         if self.is_sweep:
             raise ValueError("a sweep's ε values are fixed; start a new sweep to change them")
         check("eps", eps)
-        self.eps_values[1] = float(eps)
+        self.eps_values[self.names.index(SMOOTHED)] = float(eps)
         self._eps_t = torch.tensor(self.eps_values, device=self.device)
+
+    @property
+    def smoothed_eps(self) -> float | None:
+        """The twin's smoothed run's ε (None in a sweep, where every run has its own)."""
+        return None if self.is_sweep else self.eps_values[self.names.index(SMOOTHED)]
 
     def set_lr(self, lr: float) -> None:
         """Change the learning rate live; after a divergence, a new rate lets training go on."""

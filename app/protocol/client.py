@@ -16,7 +16,9 @@ from typing import Any
 
 import websockets
 
-from .frames import decode
+from .frames import frame_dict
+
+__all__ = ["ExplorerClient", "ExplorerError", "frame_dict"]
 
 
 class ExplorerError(RuntimeError):
@@ -104,17 +106,3 @@ class ExplorerClient:
             msg = await self._recv(max(0.0, deadline - time.monotonic()))
             if isinstance(msg, dict) and msg.get("type") == kind:
                 return msg
-
-
-def frame_dict(message: bytes) -> dict[str, Any]:
-    """A decoded frame as a dict: step, eps (the smoothed run's), runs by name with arrays and metrics."""
-    header, arrays = decode(message)
-    runs: dict[str, Any] = {}
-    for i, run in enumerate(header["runs"]):
-        entry = {**run["metrics"], "eps": run["eps"], "reliability": run["reliability"]}
-        prefix = f"{i}."
-        entry.update({k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)})
-        runs[run["name"]] = entry
-    shared = {k: v for k, v in arrays.items() if "." not in k}
-    return {**header, "eps": header["runs"][-1]["eps"], "runs": runs, "arrays": shared,
-            "received_at": time.monotonic(), "bytes": len(message)}

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import struct
+import time
 from typing import Any
 
 import numpy as np
 
 from ..engine.measure import Reliability
-from ..engine.session import Snapshot
+from ..engine.session import SMOOTHED, Snapshot
 
 VERSION = 1
 PROBS_SUBSAMPLE = 90  # full probability vectors for the first 90 display points; all get pred + confidence
@@ -51,8 +52,10 @@ def quantize(p: np.ndarray) -> np.ndarray:
     return q
 
 
-def snapshot_header(snap: Snapshot, **extra: Any) -> dict[str, Any]:
-    """The JSON part of a frame: step, ε and metrics of each run, reliability bins, divergence."""
+def snapshot_header(snap: Snapshot, *, playing: bool = False, steps_per_s: float = 0.0,
+                    mode: str = "twin") -> dict[str, Any]:
+    """The JSON part of a frame: step, ε and metrics of each run, reliability bins, divergence, and the
+    session's play state, training rate and mode ("twin" or "sweep")."""
     runs = []
     for run in snap.runs:
         entry = {"name": run.name, "eps": run.eps, "metrics": run.metrics,
@@ -64,7 +67,7 @@ def snapshot_header(snap: Snapshot, **extra: Any) -> dict[str, Any]:
                               "runs": runs}
     if snap.region_extent is not None:
         header["extent"] = list(snap.region_extent)
-    header.update(extra)
+    header.update(playing=playing, steps_per_s=steps_per_s, mode=mode)
     return header
 
 
@@ -88,8 +91,9 @@ def encode(header: dict[str, Any], arrays: list[tuple[str, np.ndarray]]) -> byte
     return b"".join([struct.pack("<I", len(head)), head, b"\0" * ((-lead) % 8), *chunks])
 
 
-def encode_snapshot(snap: Snapshot, **extra: Any) -> bytes:
-    return encode(snapshot_header(snap, **extra), snapshot_arrays(snap))
+def encode_snapshot(snap: Snapshot, *, playing: bool = False, steps_per_s: float = 0.0,
+                    mode: str = "twin") -> bytes:
+    return encode(snapshot_header(snap, playing=playing, steps_per_s=steps_per_s, mode=mode), snapshot_arrays(snap))
 
 
 def decode(message: bytes) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -108,3 +112,19 @@ def decode(message: bytes) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         arr = np.frombuffer(message, dtype=dtype, count=count, offset=start + spec["offset"])
         arrays[spec["name"]] = arr.reshape(spec["shape"])
     return header, arrays
+
+
+def frame_dict(message: bytes) -> dict[str, Any]:
+    """A decoded frame as a dict: step, eps (the twin's smoothed run's; None in a sweep), runs by name with
+    their arrays and metrics, the shared arrays, and when it arrived (for the clients' latency figures)."""
+    header, arrays = decode(message)
+    runs: dict[str, Any] = {}
+    for i, run in enumerate(header["runs"]):
+        entry = {**run["metrics"], "eps": run["eps"], "reliability": run["reliability"]}
+        prefix = f"{i}."
+        entry.update({k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)})
+        runs[run["name"]] = entry
+    shared = {k: v for k, v in arrays.items() if "." not in k}
+    smoothed = runs.get(SMOOTHED)
+    return {**header, "eps": smoothed["eps"] if smoothed else None, "runs": runs, "arrays": shared,
+            "received_at": time.monotonic(), "bytes": len(message)}

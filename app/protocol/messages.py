@@ -144,8 +144,16 @@ def describe(err: ValidationError) -> str:
     return "; ".join(parts)
 
 
+DIVERGED = "diverged"  # the `code` of the error message that says training diverged
+
+
 class ControlError(ValueError):
-    """A control message that cannot be applied; str() is the user-facing message."""
+    """A control message that cannot be applied; str() is the user-facing message, `code` a machine-readable
+    kind where the page acts on it (DIVERGED), sent as the error message's "code" field."""
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 ALLOWED = _allowed_ranges()

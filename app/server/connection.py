@@ -25,6 +25,7 @@ from ..protocol.messages import (
     CLOSE_INTERNAL_ERROR,
     CLOSE_POLICY,
     CLOSE_TRY_AGAIN,
+    DIVERGED,
     ControlError,
     parse_control,
 )
@@ -155,8 +156,8 @@ class Connection:
         finally:
             self.sending_since = None
 
-    async def error(self, message: str) -> None:
-        await self.send_text({"type": "error", "message": message})
+    async def error(self, message: str, code: str | None = None) -> None:
+        await self.send_text({"type": "error", "message": message, **({"code": code} if code else {})})
 
     async def receive(self) -> None:
         """Read controls until the client leaves; bad ones get an error and change nothing."""
@@ -238,7 +239,7 @@ class Connection:
                 self.frame_task = asyncio.create_task(self.send_frame(frame))
                 self.frame_at = now
             if live.session.diverged and not was_diverged:
-                await self.error(live.session.diverged)
+                await self.error(live.session.diverged, DIVERGED)
                 await self.send_text(live.state())
 
     async def apply_pending(self, live: LiveSession) -> None:
@@ -248,7 +249,7 @@ class Connection:
             try:
                 await self.compute(live.apply, ctrl)
             except ControlError as err:
-                await self.error(str(err))
+                await self.error(str(err), err.code)
             except Exception:  # a bug must not end the session: report it, keep the previous state
                 log.exception("applying a %s control failed", type(ctrl).__name__)
                 await self.error("that control could not be applied; the session keeps its previous state")

@@ -14,6 +14,7 @@ from ..engine.config import MAX_CONTROLS_PER_SECOND, MAX_FPS, MAX_SPEED, RunConf
 from ..engine.session import TrainingSession
 from ..protocol.frames import encode_snapshot
 from ..protocol.messages import (
+    DIVERGED,
     ControlError,
     Pause,
     Play,
@@ -57,13 +58,13 @@ class LiveSession:
         s = self.session
         if isinstance(ctrl, Play):
             if s.diverged:
-                raise ControlError(f"{s.diverged}")
+                raise ControlError(s.diverged, DIVERGED)
             self.playing = True
         elif isinstance(ctrl, Pause):
             self.playing = False
         elif isinstance(ctrl, Step):
             if s.diverged:
-                raise ControlError(f"{s.diverged}")
+                raise ControlError(s.diverged, DIVERGED)
             self.pending_steps = min(self.pending_steps + ctrl.n, MAX_SPEED)
         elif isinstance(ctrl, Set):
             if ctrl.eps is not None and s.is_sweep:
@@ -147,7 +148,7 @@ class LiveSession:
             "speed": self.speed,
             "fps": self.fps,
             "lr": s.lr,
-            "eps": s.eps_values[-1] if not s.is_sweep else None,
+            "eps": s.smoothed_eps,
             "sweep_eps": s.eps_values if s.is_sweep else None,
             "mode": "sweep" if s.is_sweep else "twin",
             "config": s.config.as_dict(),

@@ -11,6 +11,7 @@ import hashlib
 import mimetypes
 from pathlib import Path
 
+from starlette import staticfiles
 from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.routing import get_route_path  # type: ignore[attr-defined]
@@ -19,14 +20,18 @@ from starlette.types import Receive, Scope, Send
 COMPRESSIBLE = (".js", ".css", ".html", ".svg", ".json", ".txt", ".map")
 
 
-class StaticFiles:
+class StaticFiles(staticfiles.StaticFiles):
+    """Starlette's StaticFiles (its conditional-request rules: If-None-Match lists, weak tags) serving
+    from an in-memory cache of each file and its gzip."""
+
     def __init__(self, directory: Path) -> None:
-        self.directory = directory.resolve()
+        super().__init__(directory=directory)
+        self.root = directory.resolve()
         self._cache: dict[str, tuple[bytes, bytes | None, str, float]] = {}
 
     def load(self, rel: str) -> tuple[bytes, bytes | None, str] | None:
-        path = (self.directory / rel).resolve()
-        if not path.is_relative_to(self.directory) or not path.is_file():
+        path = (self.root / rel).resolve()
+        if not path.is_relative_to(self.root) or not path.is_file():
             return None
         mtime = path.stat().st_mtime
         cached = self._cache.get(rel)
@@ -51,7 +56,7 @@ class StaticFiles:
             media = "text/javascript; charset=utf-8"
         cache = "public, max-age=31536000, immutable" if rel.startswith("vendor/") else "no-cache"
         out = {"cache-control": cache, "etag": etag, "vary": "accept-encoding"}
-        if headers.get("if-none-match") == etag:
+        if self.is_not_modified(Headers(out), headers):
             await Response(status_code=304, headers=out)(scope, receive, send)
             return
         if zipped is not None and "gzip" in headers.get("accept-encoding", ""):
