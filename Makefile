@@ -28,10 +28,12 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test system-deps
 
 # Debian's Chromium for the browser tests (playwright cannot download its own browser here), the
-# libatomic that playwright's bundled node needs, and nginx for the scale-out test: apt-get, when missing.
+# libatomic that playwright's bundled node needs, nginx for the scale-out test and Node.js for the page's
+# unit tests (tests/js, Node 18 or later): apt-get, when missing.
 system-deps:
 	@missing=""; \
 	[ -x $(CHROMIUM) ] || missing="$$missing chromium fonts-dejavu-core"; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
 	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
 	ldconfig -p 2>/dev/null | grep -q 'libatomic.so.1 ' || missing="$$missing libatomic1"; \
 	if [ -n "$$missing" ]; then \
@@ -44,7 +46,9 @@ run: install
 	@echo "Label Smoothing Explorer: open http://$(HOST):$(PORT)"
 	$(BIN)/python -m app serve --host $(HOST) --port $(PORT)
 
+# The page's pure modules first (Node's built-in runner, no npm packages), then everything in Python.
 test: install-test
+	node --test tests/js/*.test.mjs
 	$(BIN)/python -m pytest
 
 test-fast: install-test

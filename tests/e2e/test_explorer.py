@@ -240,7 +240,7 @@ def test_divergence_is_shown_prominently(watched: Watched) -> None:
 
     def fake_server(ws: Any) -> None:  # a stand-in server: hello, then the divergence report
         ws.send(json.dumps(hello))
-        ws.send(json.dumps({"type": "error", "message": message}))
+        ws.send(json.dumps({"type": "error", "message": message, "code": "diverged"}))
         ws.send(json.dumps({**hello, "type": "state", "step": 11, "diverged": message}))
 
     page.route_web_socket("**/ws", fake_server)

@@ -8,7 +8,7 @@ is one full Plotly.react of that frame (an animated axis transition would hold t
 runs, and a newer frame would undo it), so points never wait for the axes.
 */
 
-import { CLASS_COLORS, CONFIG, FONT } from "./plots.js";
+import { CLASS_COLORS, CONFIG, FONT, REFERENCE_COLOR, quiet } from "../lib/plots.js";
 
 const MARGIN = 1.12; // the view leaves this much room around the outermost point
 const GROW_TO = 1.4; // a view that grows aims this far past what is needed, so growth comes in rare steps
@@ -16,7 +16,6 @@ const SHRINK_TO = 1.15; // a view that shrinks keeps this much room
 const SHRINK_BELOW = 0.6; // the view shrinks once everything has fit in this share of it ...
 const SHRINK_AFTER_MS = 1_500; // ... for this long
 const SUBSCRIPT = ["₀", "₁", "₂"];
-const NOOP = () => {};
 const ANIMATE = { transition: { duration: 0 }, frame: { duration: 0, redraw: false }, mode: "immediate" };
 
 /** Indices of the flipped points: fixed for the display subsample of one run. */
@@ -125,7 +124,7 @@ export class TemplatePlane {
       { x: g.fx, y: g.fy, type: "scatter", mode: "markers", name: "flipped label (ring: label given)", hoverinfo: "skip",
         marker: { symbol: "circle-open", size: 14, color: this.flips.map((i) => CLASS_COLORS[frame.labels[i]]), line: { width: 2 } } },
       { x: g.tx, y: g.ty, textposition: g.textposition, type: "scatter", mode: "lines+markers+text", name: "templates", hoverinfo: "skip",
-        line: { color: "#9aa1ab", width: 1.5 }, cliponaxis: false,
+        line: { color: REFERENCE_COLOR, width: 1.5 }, cliponaxis: false,
         text: [0, 1, 2].map((k) => `w${SUBSCRIPT[k]}`).concat([""]),
         textfont: { size: 17, color: "#24292f" },
         marker: { symbol: "diamond", size: [20, 20, 20, 0], color: [...CLASS_COLORS, CLASS_COLORS[0]], line: { color: "#ffffff", width: 2 } } },
@@ -138,8 +137,7 @@ export class TemplatePlane {
       margin: { l: 34, r: 10, t: 10, b: 26 }, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "#ffffff",
       xaxis: { ...axis, range: r.x }, yaxis: { ...axis, range: r.y },
     };
-    const done = window.Plotly.react(this.el, data, layout, CONFIG);
-    if (done && done.catch) done.catch(NOOP);
+    quiet(window.Plotly.react(this.el, data, layout, CONFIG));
     this.drawn = { x: r.x[1], y: r.y[1] };
     this.symbols = g.symbol;
     this.textpos = g.textposition.join();
@@ -171,8 +169,7 @@ export class TemplatePlane {
       templates.textposition = g.textposition;
       this.textpos = textpos;
     }
-    const done = window.Plotly.animate(this.el, { data: [points, { x: g.fx, y: g.fy }, templates], traces: [0, 1, 2] }, ANIMATE);
-    if (done && done.catch) done.catch(NOOP);
+    quiet(window.Plotly.animate(this.el, { data: [points, { x: g.fx, y: g.fy }, templates], traces: [0, 1, 2] }, ANIMATE));
   }
 
   /** Forget the current display subsample and view (after a reset the next frame rebuilds). */

@@ -1,6 +1,7 @@
 /** Bar-like charts: confidence histogram, reliability diagram, and the target vectors for the current ε. */
 
-import { RUN_COLORS, baseLayout, htmlLegend, react, rgba } from "./plots.js";
+import { REFERENCE_COLOR, RUN_COLORS, baseLayout, htmlLegend, react, rgba } from "../lib/plots.js";
+import { smoothedTargets } from "../lib/theory.js";
 
 const K = 3;
 const RUNS = [
@@ -18,7 +19,7 @@ export function barLegends() {
   const keys = (id) => document.querySelector(`.keys[data-for="${id}"]`);
   htmlLegend(keys("confidence-chart"), RUNS.map(([, name, color]) => ({ name, color: rgba(color, 0.8), swatchWidth: 8 })));
   htmlLegend(keys("reliability-chart"), [
-    { name: "perfectly calibrated", color: "#9aa1ab", dash: "dash" },
+    { name: "perfectly calibrated", color: REFERENCE_COLOR, dash: "dash" },
     ...RUNS.map(([, name, color]) => ({ name, color })),
     { name: "one-hot + temperature scaling", color: RUN_COLORS.scaled, dash: "dashdot" },
   ]);
@@ -44,7 +45,7 @@ export function drawConfidence(el, frame) {
 export function drawReliability(el, frame) {
   const data = [{
     type: "scatter", mode: "lines", x: [0, 1], y: [0, 1], name: "perfectly calibrated",
-    line: { color: "#9aa1ab", dash: "dash", width: 1.5 }, hoverinfo: "skip",
+    line: { color: REFERENCE_COLOR, dash: "dash", width: 1.5 }, hoverinfo: "skip",
   }];
   const curves = RUNS.map(([key, name, color]) => [frame.runs[key].reliability, name, color, "solid"]);
   const scaled = frame.runs.baseline.reliabilityScaled;
@@ -66,16 +67,11 @@ export function drawReliability(el, frame) {
   }));
 }
 
-/** Smoothed targets q' = (1 − ε)·one-hot + ε/K for a point of true class y. */
-export function smoothedTargets(eps, y = 1) {
-  return Array.from({ length: K }, (_, i) => (i === y ? 1 - eps : 0) + eps / K);
-}
-
 /** The one-hot and smoothed target vectors for a point of class 1, as small grouped bars; names: the classes' names. */
 export function drawTargets(el, eps, names = ["class 0", "class 1", "class 2"]) {
   const x = names.map((name, i) => (i === 1 ? `${name} (true)` : name));
-  const oneHot = smoothedTargets(0);
-  const smooth = smoothedTargets(eps);
+  const oneHot = smoothedTargets(0, K, 1);
+  const smooth = smoothedTargets(eps, K, 1);
   const data = [
     { type: "bar", name: "one-hot", x, y: oneHot, marker: { color: rgba(RUN_COLORS.baseline, 0.85) },
       text: oneHot.map((v) => v.toFixed(2)), textposition: "outside", cliponaxis: false, hoverinfo: "skip" },

@@ -8,10 +8,10 @@ Theory lines (the loss floor, the optimal logit gap) depend on ε only: they get
 changed and one at the newest step, never a point per measurement.
 */
 
-import { RUN_COLORS, baseLayout, htmlLegend, react } from "./plots.js";
+import { $ } from "../lib/dom.js";
+import { RUN_COLORS, baseLayout, htmlLegend, quiet, react } from "../lib/plots.js";
 
 const MAX_POINTS = 400; // per trace; a chart is a few hundred pixels wide
-const NOOP = () => {};
 
 const clean = (v) => (v === undefined || v === null || !Number.isFinite(v) ? null : v);
 
@@ -103,8 +103,7 @@ export class LineChart {
       });
       this.moved.fill(false);
       if (!idx.length) return;
-      const done = window.Plotly.extendTraces(this.el, { x, y }, idx);
-      if (done && done.catch) done.catch(NOOP);
+      quiet(window.Plotly.extendTraces(this.el, { x, y }, idx));
       return;
     }
     this.full = false;
@@ -126,7 +125,6 @@ const m = (run, key) => (e) => (e[run] ? e[run][key] : null);
 
 /** The four line charts of the page, by element id. */
 export function makeLineCharts() {
-  const $ = (id) => document.getElementById(id);
   return {
     loss: new LineChart($("loss-chart"), [
       { name: "one-hot train", color: B, value: m("baseline", "train_loss") },

@@ -1,9 +1,12 @@
 /** The control panel: reads and writes the inputs, and turns user actions into callbacks. */
 
+import { checkValue, clampTo } from "../lib/limits.js";
 import { FIELDS } from "./urlstate.js";
 
 const EPS_SEND_MS = 50; // throttle for live ε while dragging (server allows 100 messages/s)
-const TWO_D = new Set(["blobs"]);
+
+/** Datasets with 2-D inputs: the blob-only knobs apply and the input-space panel shows them. */
+export const TWO_D = new Set(["blobs"]);
 
 /** Call fn at most every `ms`, always with the latest arguments last. */
 function throttle(fn, ms) {
@@ -33,11 +36,13 @@ export function formatEps(eps) {
   return Math.abs(rounded - eps) < 1e-9 ? eps.toFixed(2) : String(Number(eps.toPrecision(4)));
 }
 
-/** Binds the controls in `root`; handlers: onLive, onReset, onPlay, onStep, onRestart, onScenario, ... */
+/** Binds the controls in `root`; handlers: onLive, onReset, onPlay, onStep, onRestart, onScenario, ...;
+limits: the server's field limits (boot data), which the inputs' min and max already show. */
 export class Controls {
-  constructor(root, handlers) {
+  constructor(root, handlers, limits) {
     this.root = root;
     this.handlers = handlers;
+    this.limits = limits;
     this.inputs = {};
     for (const name of Object.keys(FIELDS)) this.inputs[name] = root.querySelector(`#${name}`);
     this.epsBox = root.querySelector("#eps-value");
@@ -56,9 +61,9 @@ export class Controls {
     this.epsBox.addEventListener("change", () => {
       let eps = Number(this.epsBox.value);
       if (!Number.isFinite(eps)) return;
-      eps = Math.min(1, Math.max(0, eps));
+      eps = clampTo(this.limits.eps, eps);
       this.epsBox.value = String(eps);
-      this.inputs.eps.value = String(Math.min(eps, 0.5));
+      this.inputs.eps.value = String(this.onSlider(eps));
       this.handlers.onLive({ eps });
     });
     for (const name of ["lr", "speed", "fps"]) {
@@ -119,13 +124,19 @@ export class Controls {
     const input = this.inputs[name];
     if (spec.type === "bool") return input.checked;
     if (spec.type === "str") return input.value;
-    if (!input.checkValidity()) {
+    const value = input.value.trim() === "" ? NaN : Number(input.value);
+    const problem = checkValue(this.limits[name], value);
+    if (problem) {
       const label = input.closest("label")?.firstChild?.textContent?.trim() || name;
-      this.handlers.onInvalid(`${label}: enter a number between ${input.min} and ${input.max}`);
+      this.handlers.onInvalid(`${label}: ${problem}`);
       return undefined;
     }
-    const value = spec.type === "int" ? Number.parseInt(input.value, 10) : Number.parseFloat(input.value);
-    return Number.isFinite(value) ? value : undefined;
+    return spec.type === "int" ? Math.trunc(value) : value;
+  }
+
+  /** ε where the slider can show it (its range, 0–0.5, is narrower than ε's: the box takes the rest). */
+  onSlider(eps) {
+    return Math.min(eps, Number(this.inputs.eps.max));
   }
 
   /** Show these settings in the controls (no messages are sent). */
@@ -140,7 +151,7 @@ export class Controls {
     }
     if (settings.eps !== undefined) {
       this.epsBox.value = String(settings.eps);
-      this.inputs.eps.value = String(Math.min(settings.eps, 0.5));
+      this.inputs.eps.value = String(this.onSlider(settings.eps));
     }
     if (settings.dataset) this.enableKnobs(settings.dataset);
   }

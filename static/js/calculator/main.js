@@ -1,60 +1,13 @@
 /** The loss calculator (blog §1–2, SCIENCE.md §1 and §3): ŷ, a label and ε → losses, targets, gradient per logit. */
 
-const $ = (id) => document.getElementById(id);
-const K_MIN = 2;
-const K_MAX = 10;
-const P_MIN = 0.0001; // the smallest probability a drag leaves (log 0 is infinite)
-const DECIMALS = 4; // probabilities as typed and shown
+import { $, readBoot } from "../lib/dom.js";
+import { applyLimits } from "../lib/limits.js";
+import {
+  DECIMALS, EXAMPLES, K_MAX, K_MIN, errorText, fmt, isExample, requestBody, resize, setAndRenormalize, signed,
+} from "./probs.js";
 
-/** The blog's worked examples; labels are 0-based here, shown 1-based. */
-const EXAMPLES = {
-  "calc-example-p1": { probs: [0.05, 0.9, 0.03, 0.02], label: 1, eps: 0.2 },
-  "calc-example-p2": { probs: [0.01, 0.79, 0.15, 0.05], label: 1, eps: 0.2 },
-  "calc-example-overconfident": { probs: [0.0001, 0.9997, 0.0001, 0.0001], label: 1, eps: 0.2 },
-  "calc-example-k3-good": { probs: [0.2, 0.7, 0.1], label: 1, eps: 0.1 },
-  "calc-example-k3-bad": { probs: [0.8, 0.1, 0.1], label: 1, eps: 0.1 },
-};
 const P2 = EXAMPLES["calc-example-p2"];
-
-const state = { probs: [...P2.probs], label: P2.label, eps: P2.eps, seq: 0, inflight: false, again: false };
-
-const round = (x) => Number(x.toFixed(DECIMALS));
-const fmt = (x, digits = 3) => (Number.isFinite(x) ? x.toFixed(digits) : "–");
-/** A gradient entry with its sign: "−0.0600", "+0.1000", "0.0000". */
-function signed(x) {
-  const text = Math.abs(x).toFixed(DECIMALS);
-  if (Number(text) === 0) return text;
-  return x < 0 ? `−${text}` : `+${text}`;
-}
-
-// ---- the probability vector ----------------------------------------------------------------------------
-
-/** Set p_i = value and rescale the other entries so the vector sums to 1 (each stays ≥ P_MIN). */
-export function setAndRenormalize(probs, i, value) {
-  const k = probs.length;
-  const v = round(Math.min(Math.max(value, P_MIN), 1 - P_MIN * (k - 1)));
-  const others = probs.reduce((s, p, j) => (j === i || !(p > 0) ? s : s + p), 0);
-  const rest = 1 - v;
-  const out = probs.map((p, j) => {
-    if (j === i) return v;
-    const share = others > 0 && p > 0 ? (p / others) * rest : rest / (k - 1);
-    return Math.max(P_MIN, round(share));
-  });
-  // put the rounding residual on the largest other entry, so the sum is 1 to the shown digits
-  const residual = 1 - out.reduce((s, p) => s + p, 0);
-  let big = i === 0 ? 1 : 0;
-  out.forEach((p, j) => { if (j !== i && p > out[big]) big = j; });
-  out[big] = round(out[big] + residual);
-  return out;
-}
-
-/** Resize to K classes: new classes get 1/K, then everything is rescaled to sum to 1. */
-function resize(probs, k) {
-  const grown = probs.slice(0, k);
-  while (grown.length < k) grown.push(1 / k);
-  const sum = grown.reduce((s, p) => s + (p > 0 ? p : 0), 0);
-  return grown.map((p) => round(sum > 0 && p > 0 ? p / sum : 1 / k));
-}
+const state = { probs: [...P2.probs], label: P2.label, eps: P2.eps, inflight: false, again: false };
 
 // ---- bars ----------------------------------------------------------------------------------------------
 
@@ -144,16 +97,6 @@ function update(probs) {
 
 // ---- the server computes (POST /api/calculate is the reference) ----------------------------------------
 
-/** What to send: the vector divided by its sum (when that is possible), the 0-based label and ε. */
-function request() {
-  const bad = state.probs.findIndex((p) => !Number.isFinite(p));
-  if (bad >= 0) throw new Error(`p${bad + 1} is empty or not a number`);
-  if (!Number.isFinite(state.eps)) throw new Error("ε is empty or not a number");
-  const sum = state.probs.reduce((s, p) => s + p, 0);
-  const probs = sum > 0 && state.probs.every((p) => p > 0) ? state.probs.map((p) => p / sum) : state.probs;
-  return { probs, label: state.label, eps: state.eps };
-}
-
 /** Send the latest inputs; one request in flight, the newest inputs win. */
 async function compute() {
   if (state.inflight) {
@@ -162,7 +105,7 @@ async function compute() {
   }
   let body;
   try {
-    body = request();
+    body = requestBody(state);
   } catch (err) {
     showResult(null, err.message);
     return;
@@ -186,16 +129,6 @@ async function compute() {
   }
 }
 
-/** The server's message: {"error": "..."}, or FastAPI's validation list {"detail": [...]}. */
-function errorText(data, status) {
-  if (typeof data.error === "string") return data.error;
-  if (Array.isArray(data.detail)) {
-    return data.detail.map((d) => `${(d.loc || []).filter((x) => x !== "body").join(".")}: ${d.msg}`).join("; ");
-  }
-  if (typeof data.detail === "string") return data.detail;
-  return `the server answered ${status}`;
-}
-
 function showResult(calc, error) {
   $("calc-error").hidden = error === null;
   $("calc-error-text").textContent = error ?? "";
@@ -216,9 +149,6 @@ function showResult(calc, error) {
   drawBars(calc ? calc.targets : null);
 }
 
-const isExample = (calc, ex) => calc.label === ex.label && calc.eps === ex.eps && calc.probs.length === ex.probs.length
-  && calc.probs.every((p, i) => Math.abs(p - ex.probs[i]) < 1e-6);
-
 // ---- wiring --------------------------------------------------------------------------------------------
 
 function load(example) {
@@ -228,6 +158,9 @@ function load(example) {
 }
 
 function init() {
+  applyLimits(document, readBoot().limits);
+  $("calc-k").min = String(K_MIN);
+  $("calc-k").max = String(K_MAX);
   for (const [id, example] of Object.entries(EXAMPLES)) $(id).addEventListener("click", () => load(example));
   $("calc-label").addEventListener("change", (ev) => {
     state.label = Number(ev.target.value);

@@ -1,5 +1,7 @@
 /** The run's metric history: one entry per measurement (the server measures every few frames), with CSV and JSON export. */
 
+import { toCsv } from "../lib/download.js";
+
 const CAP = 20_000; // beyond this, every other old entry is dropped (the run keeps its shape)
 
 /** The step a frame's metrics were measured at (frames in between carry the last measurement again). */
@@ -69,26 +71,11 @@ export class MetricHistory {
       keys[run] = [...seen];
     }
     const header = ["step", ...runs.flatMap((run) => keys[run].map((k) => `${run}_${k}`))];
-    const rows = this.entries.map((e) => [e.step, ...runs.flatMap((run) => keys[run].map((k) => {
-      const v = e[run] ? e[run][k] : null;
-      return v === null || v === undefined ? "" : v;
-    }))].join(","));
-    return [header.join(","), ...rows].join("\n") + "\n";
+    const rows = this.entries.map((e) => [e.step, ...runs.flatMap((run) => keys[run].map((k) => (e[run] ? e[run][k] : null)))]);
+    return toCsv(header, rows);
   }
 
   toJSON(settings) {
     return JSON.stringify({ settings, history: this.entries }, null, 1);
   }
-}
-
-/** Offer text as a file download. */
-export function download(text, filename, type) {
-  const url = URL.createObjectURL(new Blob([text], { type }));
-  const a = document.createElement("a");
-  a.href = url;
-  a.download = filename;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1_000);
 }

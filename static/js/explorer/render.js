@@ -11,6 +11,7 @@ needs Plotly before start(): frames that arrive while Plotly.js is still loading
 newest one) and drawn on the first tick.
 */
 
+import { $ } from "../lib/dom.js";
 import { drawConfidence, drawReliability, drawTargets } from "./bars.js";
 import { makeLineCharts } from "./charts.js";
 import { TemplatePlane } from "./plane.js";
@@ -27,8 +28,6 @@ const FIRST_FRAME_WAIT_MS = 1_000; // after start, the charts wait this long for
 // (its message may still be queued behind Plotly.js's parse: the planes come first)
 const RUNS = ["baseline", "smoothed"];
 const DEFAULT_NAMES = ["class 0", "class 1", "class 2"];
-
-const $ = (id) => document.getElementById(id);
 
 export class Renderer {
   constructor() {

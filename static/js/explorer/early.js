@@ -1,6 +1,6 @@
 /* Opens the explorer's WebSocket as soon as the page starts, before Plotly.js and the page's modules have
    loaded: the server builds the session and sends its first frame meanwhile. A classic script (no
-   imports), loaded async from <head>; socket.js adopts the socket and replays what arrived. */
+   imports), loaded async from <head>; lib/socket.js (Session, adoptEarly) adopts the socket and replays what arrived. */
 (function () {
   "use strict";
   if (!("WebSocket" in window)) return;

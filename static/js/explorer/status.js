@@ -1,5 +1,7 @@
 /** The status bar, the connection banner, the divergence alert and the dismissable error messages. */
 
+import { $, setText } from "../lib/dom.js";
+
 const CONNECTION_TEXT = {
   connecting: "connecting…",
   open: "connected",
@@ -11,7 +13,6 @@ const CONNECTION_TEXT = {
 
 export class StatusBar {
   constructor() {
-    const $ = (id) => document.getElementById(id);
     this.step = $("status-step");
     this.eps = $("status-eps");
     this.steps = $("status-steps");
@@ -25,15 +26,9 @@ export class StatusBar {
     this.messages = $("messages");
   }
 
-  /** Set an element's text only when it changed (cheap to call every frame). */
-  text(el, value) {
-    const s = String(value);
-    if (el.textContent !== s) el.textContent = s;
-  }
-
   /** The connection state in the status bar and, when it is not open, in the banner. */
   connection(state, reason, onRetry) {
-    this.text(this.conn, CONNECTION_TEXT[state] || state);
+    setText(this.conn, CONNECTION_TEXT[state] || state);
     this.conn.dataset.state = state;
     if (state === "open" || state === "connecting") {
       if (state === "open") this.banner.hidden = true;
@@ -42,7 +37,7 @@ export class StatusBar {
     const text = state === "reconnecting"
       ? `Connection lost${reason ? ` (${reason})` : ""}: reconnecting… your settings are kept in the address bar.`
       : reason;
-    this.text(this.bannerText, text);
+    setText(this.bannerText, text);
     this.banner.dataset.state = state;
     this.retry.hidden = state !== "full" && state !== "idle";
     this.retry.onclick = onRetry;
@@ -55,7 +50,7 @@ export class StatusBar {
       this.divergence.hidden = true;
       return;
     }
-    this.text(this.divergence, `⚠ ${message[0].toUpperCase()}${message.slice(1)}.`);
+    setText(this.divergence, `⚠ ${message[0].toUpperCase()}${message.slice(1)}.`);
     this.divergence.hidden = false;
   }
 
@@ -70,9 +65,8 @@ export class StatusBar {
       }
     }
     const el = document.createElement("div");
-    el.className = "message";
+    el.className = "alert message";
     el.dataset.testid = "error-message";
-    el.setAttribute("data-testid", "error-message");
     el.setAttribute("role", "alert");
     el.dataset.text = message;
     el.dataset.count = "1";
@@ -94,7 +88,7 @@ export class StatusBar {
   /** A short confirmation that fades (e.g. "link copied"). */
   toast(message) {
     const el = document.createElement("div");
-    el.className = "message toast";
+    el.className = "alert message toast";
     el.textContent = message;
     this.messages.append(el);
     setTimeout(() => el.remove(), 2_500);

@@ -1,21 +1,15 @@
 /** Settings ↔ URL query: every control, the scenario, the seed, `hide=` and `play=`, via history.replaceState. */
 
+/** The settings applied live (no reset) and those that rebuild the run, each with its type in the URL. */
+const LIVE = { eps: "float", lr: "float", speed: "int", fps: "int" };
+const RESET = { dataset: "str", points: "int", similarity: "float", label_noise: "float", ordered: "bool", seed: "int",
+  hidden: "int", penultimate: "int", optimizer: "str" };
+
 /** Every setting the page controls: its type and whether changing it rebuilds the run (reset). */
-export const FIELDS = {
-  eps: { type: "float", reset: false },
-  lr: { type: "float", reset: false },
-  speed: { type: "int", reset: false },
-  fps: { type: "int", reset: false },
-  dataset: { type: "str", reset: true },
-  points: { type: "int", reset: true },
-  similarity: { type: "float", reset: true },
-  label_noise: { type: "float", reset: true },
-  ordered: { type: "bool", reset: true },
-  seed: { type: "int", reset: true },
-  hidden: { type: "int", reset: true },
-  penultimate: { type: "int", reset: true },
-  optimizer: { type: "str", reset: true },
-};
+export const FIELDS = Object.fromEntries([
+  ...Object.entries(LIVE).map(([name, type]) => [name, { type, reset: false }]),
+  ...Object.entries(RESET).map(([name, type]) => [name, { type, reset: true }]),
+]);
 
 /** Names `hide=` accepts besides the fields above, and aliases people are likely to type. */
 const HIDE_ALIASES = { noise: "label_noise", "label-noise": "label_noise", epsilon: "eps", ε: "eps" };

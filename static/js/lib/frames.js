@@ -18,7 +18,8 @@ export function decodeFrame(buffer) {
   return { header, arrays };
 }
 
-/** A frame as the page uses it: step, ε, and per-run metrics, reliability and arrays by run name. */
+/** A frame as the explorer uses it: step, the smoothed run's ε, and per-run metrics, reliability and
+arrays by run name ("baseline", "smoothed"; a sweep's "eps=0.1" ...). */
 export function frameView(buffer) {
   const { header, arrays } = decodeFrame(buffer);
   const runs = {};
@@ -33,10 +34,9 @@ export function frameView(buffer) {
       reliabilityScaled: run.reliability_ts || null, ...own,
     };
   });
-  const smoothed = header.runs[header.runs.length - 1];
   return {
     step: header.step,
-    eps: smoothed ? smoothed.eps : null,
+    eps: runs.smoothed ? runs.smoothed.eps : null,
     header,
     runs,
     labels: arrays.labels,

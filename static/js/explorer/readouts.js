@@ -1,12 +1,13 @@
 /** Text read-outs under the panels and charts: accuracy, logit gap, loss, ECE, temperature. */
 
+import { $, setText } from "../lib/dom.js";
+
 const pct = (v) => (v === null || v === undefined ? "–" : `${(100 * v).toFixed(1)}%`);
 const num = (v, digits = 3) => (v === null || v === undefined ? "–" : Number(v).toFixed(digits));
 
 /** Set text only when it changed. */
 function put(id, text) {
-  const el = document.getElementById(id);
-  if (el && el.textContent !== text) el.textContent = text;
+  setText($(id), text);
 }
 
 /** Update every read-out from one frame's metrics. */

@@ -6,10 +6,9 @@ chart's transparent plot area, scaled by the browser with smoothing: a few micro
 Plotly heatmap redraw. PNG export puts the same image into the chart as a layout image.
 */
 
-import { CLASS_COLORS, CONFIG, FONT } from "./plots.js";
+import { CLASS_COLORS, CONFIG, FONT, quiet } from "../lib/plots.js";
 
 const GRID = 48;
-const NOOP = () => {};
 const PALE = 0.04; // tint of a class where the run is unsure (max p = 1/3) ...
 const SURE = 0.62; // ... and where it is sure (max p = 1)
 
@@ -132,8 +131,7 @@ export function drawInputPoints(el, frame, runName, eps) {
   };
   regionCanvas(el);
   el.regionExtent = [x0, x1, y0, y1];
-  const done = window.Plotly.react(el, data, layout, CONFIG);
-  if (done && done.catch) done.catch(NOOP);
+  quiet(window.Plotly.react(el, data, layout, CONFIG));
   if (!el.regionListener && el.on) {
     el.regionListener = () => placeRegions(el); // Plotly redraws on resize: follow the plot area
     el.on("plotly_afterplot", el.regionListener);

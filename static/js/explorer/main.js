@@ -5,18 +5,21 @@ parse here): the socket opens at once, frames are decoded and kept while Plotly 
 one is drawn on the first animation tick after Plotly is ready.
 */
 
+import { $, readBoot, setText } from "../lib/dom.js";
+import { downloadPng, downloadText } from "../lib/download.js";
+import { frameView } from "../lib/frames.js";
+import { applyLimits } from "../lib/limits.js";
+import { NO_PLOTLY, whenPlotly } from "../lib/plots.js";
+import { Session } from "../lib/socket.js";
 import { barLegends } from "./bars.js";
-import { Controls, formatEps } from "./controls.js";
-import { MetricHistory, download, measuredStep } from "./history.js";
-import { downloadPng } from "./plots.js";
+import { Controls, TWO_D, formatEps } from "./controls.js";
+import { MetricHistory, measuredStep } from "./history.js";
 import { Renderer } from "./render.js";
-import { ExplorerSocket } from "./socket.js";
 import { StatusBar } from "./status.js";
 import { FIELDS, linkFor, readUrl, writeUrl } from "./urlstate.js";
 
-const TWO_D = new Set(["blobs"]); // datasets with 2-D inputs: the input-space panel shows them
-
-const boot = JSON.parse(document.getElementById("explorer-data").textContent);
+const boot = readBoot();
+applyLimits(document, boot.limits);
 const start = readUrl(boot.defaults, boot.scenarios);
 /** What the page asks for; the server's confirmations arrive as state messages and frames. */
 const state = { settings: start.settings, scenario: start.scenario, hide: start.hide, play: start.play };
@@ -24,7 +27,6 @@ const scenarios = Object.fromEntries(boot.scenarios.map((s) => [s.key, s]));
 
 const status = new StatusBar();
 const history = new MetricHistory();
-const $ = (id) => document.getElementById(id);
 const renderer = new Renderer();
 let resyncControls = false; // after an error, show the settings the server kept
 let awaitingState = false; // a reset was sent: frames of the old run may still come, until the server's state
@@ -149,8 +151,8 @@ const controls = new Controls(document.body, {
   },
   onExport(kind) {
     const stamp = `${state.settings.dataset}-seed${state.settings.seed}`;
-    if (kind === "csv") download(history.toCSV(), `label-smoothing-${stamp}.csv`, "text/csv");
-    else download(history.toJSON({ ...state.settings, scenario: state.scenario }), `label-smoothing-${stamp}.json`, "application/json");
+    if (kind === "csv") downloadText(history.toCSV(), `label-smoothing-${stamp}.csv`, "text/csv");
+    else downloadText(history.toJSON({ ...state.settings, scenario: state.scenario }), `label-smoothing-${stamp}.json`, "application/json");
   },
   onPng(id) {
     downloadPng(id);
@@ -161,7 +163,7 @@ const controls = new Controls(document.body, {
   onInvalid(message) {
     status.error(message);
   },
-});
+}, boot.limits.fields);
 
 /** Copy to the clipboard; where the browser refuses (plain http on a LAN), select it in a prompt box. */
 function copyText(text) {
@@ -195,15 +197,16 @@ function clearRun() {
   renderer.clear();
 }
 
-function onFrame(frame) {
+function onFrame(buffer) {
   if (awaitingState) return; // the run before our reset
+  const frame = frameView(buffer);
   const last = history.last;
   if (last && measuredStep(frame) < last.step) clearRun();
   renderer.push(frame, history.push(frame), history);
-  status.text(status.step, frame.step);
-  status.text(status.eps, formatEps(frame.eps));
-  status.text($("panel-eps"), formatEps(frame.eps));
-  status.text(status.steps, frame.header.playing ? Math.round(frame.header.steps_per_s || 0) : 0);
+  setText(status.step, frame.step);
+  setText(status.eps, formatEps(frame.eps));
+  setText($("panel-eps"), formatEps(frame.eps));
+  setText(status.steps, frame.header.playing ? Math.round(frame.header.steps_per_s || 0) : 0);
   status.diverged(frame.header.diverged);
 }
 
@@ -211,15 +214,15 @@ function onText(msg) {
   if (msg.type === "state") {
     awaitingState = false;
     renderer.setClassNames(msg.class_names);
-    status.text(status.device, msg.device);
-    status.text(status.step, msg.step);
+    setText(status.device, msg.device);
+    setText(status.step, msg.step);
     status.diverged(msg.diverged);
     if (msg.playing !== state.play) {
       state.play = msg.playing;
       saveUrl();
     }
     controls.setPlaying(msg.playing);
-    if (!msg.playing) status.text(status.steps, 0);
+    if (!msg.playing) setText(status.steps, 0);
     showInputPanel(msg.config.dataset);
     if (resyncControls) {
       resyncControls = false;
@@ -230,7 +233,7 @@ function onText(msg) {
     }
   } else if (msg.type === "error") {
     status.error(msg.message);
-    if (msg.message.startsWith("training diverged")) {
+    if (msg.code === "diverged") {
       status.diverged(msg.message);
       state.play = false;
       controls.setPlaying(false);
@@ -241,9 +244,9 @@ function onText(msg) {
   }
 }
 
-const socket = new ExplorerSocket({
+const socket = new Session({
   onHello(hello) {
-    status.text(status.device, hello.device);
+    setText(status.device, hello.device);
     renderer.setClassNames(hello.class_names);
     startSession(hello);
   },
@@ -252,34 +255,11 @@ const socket = new ExplorerSocket({
   onConnection(conn, reason) {
     status.connection(conn, reason, () => socket.connect());
   },
-});
+}, { reconnect: true, adoptEarly: true });
 
 setInterval(() => {
-  status.text(status.fps, renderer.fps);
+  setText(status.fps, renderer.fps);
 }, 500);
-
-/** Call ready() once Plotly.js has run, or failed() when its script did not load. */
-function whenPlotly(ready, failed) {
-  let settled = false;
-  const check = (final) => {
-    if (settled) return;
-    if (window.Plotly) {
-      settled = true;
-      ready();
-    } else if (final) {
-      settled = true;
-      failed();
-    }
-  };
-  check(document.readyState === "complete");
-  if (settled) return;
-  const script = document.getElementById("plotly-js");
-  if (script) {
-    script.addEventListener("load", () => check(false));
-    script.addEventListener("error", () => check(true));
-  }
-  window.addEventListener("load", () => check(true));
-}
 
 // ---- start --------------------------------------------------------------------------------------
 
@@ -292,5 +272,4 @@ showInputPanel(state.settings.dataset);
 saveUrl();
 barLegends();
 renderer.setEps(state.settings.eps);
-whenPlotly(() => renderer.start(),
-  () => status.error("Plotly.js did not load (static/vendor): the charts cannot be drawn. Reload the page."));
+whenPlotly(() => renderer.start(), () => status.error(NO_PLOTLY));

@@ -1,15 +1,18 @@
-/** Shared Plotly look: colours in the domain's words, base layouts, and PNG export of any chart. */
+/** The Plotly look every page shares: colours in the domain's words, base layouts, HTML legends. */
 
 /** Okabe–Ito colours for the three classes (colour-blind safe). */
 export const CLASS_COLORS = ["#0072B2", "#E69F00", "#009E73"];
 
-/** The two runs and the temperature-scaled baseline. */
+/** The two runs and the temperature-scaled baseline (the smoothed colour is the pages' accent). */
 export const RUN_COLORS = { baseline: "#4b4e6d", smoothed: "#c2185b", scaled: "#2a9d8f" };
+
+/** Reference lines: perfect calibration, templates' triangle. */
+export const REFERENCE_COLOR = "#9aa1ab";
 
 export const FONT = { family: "system-ui, -apple-system, 'Segoe UI', 'DejaVu Sans', sans-serif", size: 13, color: "#24292f" };
 
 /** Static charts: no mode bar, no zoom, responsive to their box. */
-export const CONFIG = { displayModeBar: false, responsive: true, staticPlot: false, doubleClick: false };
+export const CONFIG = { displayModeBar: false, responsive: true, doubleClick: false };
 
 /** Base layout for a small chart; `extra` is merged on top (one level deep for axes). */
 export function baseLayout(extra = {}) {
@@ -37,44 +40,6 @@ export function rgba(hex, alpha) {
   return `rgba(${(n >> 16) & 255},${(n >> 8) & 255},${n & 255},${alpha})`;
 }
 
-/** Mix #rrggbb with white: t = 0 white, 1 the colour. */
-export function tint(hex, t) {
-  const n = Number.parseInt(hex.slice(1), 16);
-  const mix = (c) => Math.round(255 + (c - 255) * t);
-  return `rgb(${mix((n >> 16) & 255)},${mix((n >> 8) & 255)},${mix(n & 255)})`;
-}
-
-/** Save the chart in element `id` as a PNG file (with a legend and a title, since the page's are HTML). */
-export async function downloadPng(id) {
-  const el = document.getElementById(id);
-  if (!el || !el.data) return;
-  const { width, height } = el.getBoundingClientRect();
-  const card = el.closest("figure");
-  const caption = card ? card.querySelector("figcaption .title") : null;
-  const title = el.dataset.title || (caption ? caption.textContent.trim() : id);
-  const showlegend = el.data.some((trace) => trace.name);
-  const layout = {
-    ...el.layout,
-    ...(el.exportLayout ? el.exportLayout() : {}), // e.g. the decision regions, drawn on a canvas under the plot
-    showlegend,
-    paper_bgcolor: "#ffffff",
-    title: { text: title, x: 0.02, font: { size: 15 } },
-    margin: { ...(el.layout.margin || {}), t: showlegend ? 70 : 40 },
-  };
-  const url = await window.Plotly.toImage({ data: el.data, layout }, {
-    format: "png",
-    width: Math.max(Math.round(width), 360),
-    height: Math.max(Math.round(height), 240) + (showlegend ? 60 : 30),
-    scale: 2,
-  });
-  const a = document.createElement("a");
-  a.href = url;
-  a.download = `label-smoothing-${id}.png`;
-  document.body.append(a);
-  a.click();
-  a.remove();
-}
-
 /** An HTML legend for `series` ({name, color, dash, width}) into `el`: short line swatches, one per series. */
 export function htmlLegend(el, series) {
   const NS = "http://www.w3.org/2000/svg";
@@ -97,8 +62,38 @@ export function htmlLegend(el, series) {
   }
 }
 
-/** Plotly.react that never leaves an unhandled rejection in the console. */
-export function react(el, data, layout) {
-  const done = window.Plotly.react(el, data, layout, CONFIG);
+/** A Plotly call's promise, if any, never left as an unhandled rejection in the console. */
+export function quiet(done) {
   if (done && done.catch) done.catch(() => {});
 }
+
+/** Plotly.react with the shared config. */
+export function react(el, data, layout) {
+  quiet(window.Plotly.react(el, data, layout, CONFIG));
+}
+
+/** Call ready() once Plotly.js (the deferred <script id="plotly-js">) has run, or failed() when it did not load. */
+export function whenPlotly(ready, failed) {
+  let settled = false;
+  const check = (final) => {
+    if (settled) return;
+    if (window.Plotly) {
+      settled = true;
+      ready();
+    } else if (final) {
+      settled = true;
+      failed();
+    }
+  };
+  check(document.readyState === "complete");
+  if (settled) return;
+  const script = document.getElementById("plotly-js");
+  if (script) {
+    script.addEventListener("load", () => check(false));
+    script.addEventListener("error", () => check(true));
+  }
+  window.addEventListener("load", () => check(true));
+}
+
+/** The message when Plotly.js did not load. */
+export const NO_PLOTLY = "Plotly.js did not load (static/vendor): the charts cannot be drawn. Reload the page.";

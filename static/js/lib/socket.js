@@ -1,0 +1,132 @@
+/** The WebSocket session at /ws (docs/protocol.md): controls out, frames and text in, close codes, ping. */
+
+const PING_MS = 60_000; // keep-alive while the page is visible (the server closes idle sessions)
+const BACKOFF_MIN_MS = 500;
+const BACKOFF_MAX_MS = 8_000;
+
+/** Close codes with a meaning of their own: refused (1008), full (1013), idle (4000, an application code). */
+const KINDS = { 1008: "refused", 1013: "full", 4000: "idle" };
+
+/** The reason shown for those when the server gave none. */
+const DEFAULT_REASONS = {
+  refused: "The server refused this connection.",
+  full: "The explorer is full. Try again in a minute.",
+  idle: "Closed after a long time without activity.",
+};
+
+/** What a close code means for the page: "full", "idle", "refused" (never retried by itself) or "lost". */
+export function closeKind(code) {
+  return KINDS[code] || "lost";
+}
+
+/** The server's close reason, or the default text of its kind ("" for a lost connection). */
+export function closeReason(code, reason) {
+  return reason || DEFAULT_REASONS[closeKind(code)] || "";
+}
+
+/** The wait before reconnect attempt n (0, 1, ...): doubling from 0.5 s, at most 8 s. */
+export function backoff(attempt) {
+  return Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** attempt);
+}
+
+/** ws:// or wss:// for /ws on the page's own host. */
+export function socketUrl(loc) {
+  return `${loc.protocol === "https:" ? "wss" : "ws"}://${loc.host}/ws`;
+}
+
+/** One session over /ws. handlers: onHello(msg), onFrame(ArrayBuffer), onText(msg), onConnection(state,
+reason, event) with state "connecting", "open", then on a close its kind ("full", "idle", "refused"), or for
+a lost connection "reconnecting" (options.reconnect: retried with backoff) or "lost".
+options.adoptEarly: the first connect() takes over the socket early.js opened while the page loaded. */
+export class Session {
+  constructor(handlers, { reconnect = false, adoptEarly = false } = {}) {
+    this.handlers = handlers;
+    this.reconnect = reconnect;
+    this.adoptEarly = adoptEarly;
+    this.ws = null;
+    this.helloSeen = false;
+    this.attempt = 0;
+    this.retryTimer = null;
+    this.url = socketUrl(location);
+    setInterval(() => {
+      if (document.visibilityState === "visible") this.send({ type: "ping" });
+    }, PING_MS);
+  }
+
+  /** Open the socket (again); a pending retry is cancelled. */
+  connect() {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.handlers.onConnection("connecting", "", null);
+    const early = this.adoptEarly && window.__earlySocket && window.__earlySocket.url === this.url ? window.__earlySocket : null;
+    window.__earlySocket = null;
+    if (early) early.stop();
+    if (this.ws) {
+      const old = this.ws; // a socket still connecting: replaced (its events are ignored from now on)
+      this.ws = null;
+      old.close();
+    }
+    const ws = early ? early.ws : new WebSocket(this.url);
+    ws.binaryType = "arraybuffer";
+    this.ws = ws;
+    this.helloSeen = false;
+    ws.addEventListener("message", (event) => this.receive(ws, event.data));
+    ws.addEventListener("close", (event) => this.closed(ws, event));
+    if (!early) return;
+    for (const data of early.buffer) {
+      if (this.ws !== ws) return; // a replayed message closed or replaced the socket
+      this.receive(ws, data);
+    }
+    if (early.closeEvent && this.ws === ws) this.closed(ws, early.closeEvent);
+  }
+
+  /** True when controls can be sent now. */
+  get open() {
+    return this.ws !== null && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  /** Open, and the server's hello has arrived. */
+  get ready() {
+    return this.open && this.helloSeen;
+  }
+
+  /** Send one control message; false (dropped) while disconnected. */
+  send(message) {
+    if (!this.open) return false;
+    this.ws.send(JSON.stringify(message));
+    return true;
+  }
+
+  receive(ws, data) {
+    if (ws !== this.ws) return;
+    if (typeof data !== "string") {
+      this.handlers.onFrame(data);
+      return;
+    }
+    const msg = JSON.parse(data);
+    if (msg.type === "hello") {
+      this.attempt = 0;
+      this.helloSeen = true;
+      this.handlers.onConnection("open", "", null);
+      this.handlers.onHello(msg);
+    } else {
+      this.handlers.onText(msg);
+    }
+  }
+
+  closed(ws, event) {
+    if (ws !== this.ws) return;
+    this.ws = null;
+    const kind = closeKind(event.code);
+    if (kind !== "lost") {
+      this.handlers.onConnection(kind, closeReason(event.code, event.reason), event);
+    } else if (this.reconnect) {
+      const delay = backoff(this.attempt);
+      this.attempt += 1;
+      this.handlers.onConnection("reconnecting", event.reason || "", event);
+      this.retryTimer = setTimeout(() => this.connect(), delay);
+    } else {
+      this.handlers.onConnection("lost", event.reason || "", event);
+    }
+  }
+}
