@@ -298,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     args = p.parse_args(argv)
     if not os.path.exists(CHROMIUM):
-        p.exit(2, f"python -m bench.browser: error: no Chromium at {CHROMIUM} (make browser installs Debian's)\n")
+        p.exit(2, f"python -m bench.browser: error: no Chromium at {CHROMIUM} (`make test` installs it)\n")
     if args.url:
         if not args.url.startswith(("http://127.0.0.1", "http://localhost")):
             p.exit(2, "python -m bench.browser: error: --url must point at 127.0.0.1\n")

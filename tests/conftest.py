@@ -1,7 +1,8 @@
 """Shared fixtures: the app behind a TestClient, and a small synchronous WebSocket session helper.
 
 Unit tests drive the engine directly (app/engine/loss.py … app/engine/session.py); API tests use starlette's
-TestClient for HTTP and WebSocket (STYLE.md §8). One torch thread, as the app itself runs.
+TestClient for HTTP and WebSocket; tests against real servers use tests/support. One torch thread, as the app
+itself runs.
 """
 
 from __future__ import annotations

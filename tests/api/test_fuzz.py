@@ -16,7 +16,6 @@ import dataclasses
 import io
 import json
 import os
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -29,14 +28,13 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "soak"))
-import realserver as rs  # noqa: E402
-
-import app.__main__ as cli  # noqa: E402
-from app.engine.data import DATASETS  # noqa: E402
-from app.protocol.messages import MAX_MESSAGE_BYTES, RunConfig  # noqa: E402
-from app.server.app import create_app  # noqa: E402
-from app.server.settings import Settings  # noqa: E402
+import app.__main__ as cli
+from app.engine.data import DATASETS
+from app.protocol.messages import MAX_MESSAGE_BYTES, RunConfig
+from app.server.settings import Settings
+from tests.support import wire
+from tests.support.inprocess import WS_MAX_SIZE, ThreadServer
+from tests.support.server import wait_until
 
 SENT: Counter[str] = Counter()  # what the protocol fuzz put on the wire, by kind (printed with -s)
 
@@ -109,7 +107,7 @@ controls = st.one_of(
 
 
 @st.composite
-def wire(draw: st.DrawFn) -> tuple[str, str | bytes]:
+def on_the_wire(draw: st.DrawFn) -> tuple[str, str | bytes]:
     """One message as it goes on the wire: (kind, payload). Text is str; binary garbage is bytes."""
     kind = draw(st.sampled_from(["json", "json", "json", "json", "text", "truncated", "nested", "bignum",
                                  "binary", "oversized", "padded"]))
@@ -137,16 +135,16 @@ def wire(draw: st.DrawFn) -> tuple[str, str | bytes]:
 
 # Messages that end the connection at the protocol level, before the app sees them (a new one works).
 TRANSPORT_ENDING = {
-    "too big for a frame": (1009, lambda: "x" * (rs.WS_MAX_SIZE + 1)),
+    "too big for a frame": (1009, lambda: "x" * (WS_MAX_SIZE + 1)),
     "invalid UTF-8 text": (1007, lambda: b"\xff\xfe{\xc3("),
 }
 
 
 @pytest.fixture(scope="module")
 def server() -> Any:
-    with rs.ThreadServer(Settings(device="cpu", max_sessions=1_000)) as srv:
+    with ThreadServer(Settings(device="cpu", max_sessions=1_000)) as srv:
         yield srv
-        assert rs.wait_until(srv.idle, 10), f"sessions left open after fuzzing: {srv.health()}"
+        assert wait_until(srv.idle, 10), f"sessions left open after fuzzing: {srv.healthz()}"
         assert not srv.log.records, srv.log.messages()  # no bug caught and logged by a last-resort handler
         if SENT:
             print(f"\nprotocol fuzz: {sum(SENT.values())} messages on the wire: {dict(SENT)}")
@@ -154,17 +152,17 @@ def server() -> Any:
 
 # ---- the control protocol over a real socket -----------------------------------------------------------
 @settings(FUZZ, max_examples=100)
-@given(messages=st.lists(wire(), min_size=1, max_size=6))
-def test_random_controls_never_break_a_session(server: rs.ThreadServer,
+@given(messages=st.lists(on_the_wire(), min_size=1, max_size=6))
+def test_random_controls_never_break_a_session(server: ThreadServer,
                                                messages: list[tuple[str, str | bytes]]) -> None:
     async def go() -> None:
-        ws = await rs.connect(server.ws_url)
+        ws = await wire.connect(server.ws)
         try:
             for kind, payload in messages:
                 event(kind)
                 SENT[kind] += 1
                 await ws.send(payload)
-            await rs.assert_alive(ws)
+            await wire.assert_alive(ws)
         finally:
             await ws.close()
 
@@ -172,54 +170,48 @@ def test_random_controls_never_break_a_session(server: rs.ThreadServer,
 
 
 @pytest.mark.parametrize("case", sorted(TRANSPORT_ENDING))
-def test_transport_level_garbage_closes_only_that_connection(server: rs.ThreadServer, case: str) -> None:
+def test_transport_level_garbage_closes_only_that_connection(server: ThreadServer, case: str) -> None:
     code, payload = TRANSPORT_ENDING[case]
 
     async def go() -> None:
-        async with rs.session(server.ws_url) as bystander, rs.session(server.ws_url) as ws:
+        async with wire.session(server.ws) as bystander, wire.session(server.ws) as ws:
             data = payload()
             await ws.send(data, text=True) if isinstance(data, bytes) else await ws.send(data)
             with pytest.raises(websockets.ConnectionClosed) as closed:
-                await rs.until(ws, lambda m: False, 10)
+                await wire.until(ws, lambda m: False, 10)
             assert closed.value.rcvd is not None and closed.value.rcvd.code == code
-            await rs.assert_alive(bystander)  # the others never notice
-            async with rs.session(server.ws_url) as fresh:
-                await rs.assert_alive(fresh)
+            await wire.assert_alive(bystander)  # the others never notice
+            async with wire.session(server.ws) as fresh:
+                await wire.assert_alive(fresh)
 
     asyncio.run(go())
-    assert rs.wait_until(server.idle, 5), server.health()
+    assert wait_until(server.idle, 5), server.healthz()
 
 
-def test_rate_limit_answers_and_recovers(server: rs.ThreadServer) -> None:
+def test_rate_limit_answers_and_recovers(server: ThreadServer) -> None:
     """A flood of 300 messages: the excess is answered with the rate-limit error; a second later all is well."""
 
     async def go() -> None:
-        async with rs.session(server.ws_url) as ws:
+        async with wire.session(server.ws) as ws:
             for _ in range(300):
                 await ws.send('{"type": "set", "eps": 0.2}')
             errors = []
             with contextlib.suppress(TimeoutError):  # read until the answers stop
                 while True:
-                    msg = await rs.receive(ws, 2.0)
+                    msg = await wire.receive(ws, 2.0)
                     if isinstance(msg, dict) and msg["type"] == "error":
                         errors.append(msg["message"])
             assert errors, "300 messages in a burst were all accepted"
             print(f"\nflood: {len(errors)} of 300 answered with the rate-limit error")
             assert set(errors) == {"too many control messages: at most 100 per second"}
             await asyncio.sleep(1.1)
-            await rs.assert_alive(ws)
+            await wire.assert_alive(ws)
 
     asyncio.run(go())
 
 
-# ---- REST helpers ------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def http() -> Any:
-    with TestClient(create_app(Settings(device="cpu")), raise_server_exceptions=False) as client:
-        yield client
-
-
-PATHS = ["/", "/healthz", "/api/calculate", "/api/config", "/api/scenarios", "/static/js/socket.js",
+# ---- REST helpers (the `http` fixture: tests/api/conftest.py) -----------------------------------------
+PATHS = ["/", "/healthz", "/api/calculate", "/api/config", "/api/scenarios", "/static/js/lib/socket.js",
          "/static/../app/server/app.py", "/static/%2e%2e/pyproject.toml", "/ws", "/nope", "/api/calculate/x", "//"]
 
 
@@ -253,7 +245,7 @@ def test_calculator_answers_200_or_a_clear_422(http: TestClient, body: dict[str,
     r = http.post("/api/calculate", content=json.dumps(body), headers={"content-type": "application/json"})
     assert r.status_code in (200, 422), (r.status_code, r.text[:300])
     event(f"status {r.status_code}")
-    rs.strict_json(r.text)  # no NaN / Infinity in the answer
+    wire.strict_json(r.text)  # no NaN / Infinity in the answer
 
 
 # ---- the CLI -----------------------------------------------------------------------------------------
@@ -339,7 +331,7 @@ def test_cli_returns_0_or_2_and_never_raises(cli_tmp: Path, data: st.DataObject)
     elif args and args[0] == "serve":  # it would have served: one worker, supervised workers, or uvicorn's
         assert run_worker.called or supervise.called or uvicorn_run.called
     elif "--json" in args and "--" not in args:
-        rs.strict_json(out.getvalue().strip().splitlines()[-1])
+        wire.strict_json(out.getvalue().strip().splitlines()[-1])
 
 
 @pytest.mark.parametrize("spec", ["inf:1:0.1", "0:inf:0.1", "nan:1:0.1", "0:1:1e-300", "0:1e308:1e-308", "-inf:inf:1"])

@@ -14,7 +14,7 @@ from app import __version__
 from app.protocol.messages import RunConfig, merge_config
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGE_JS = "js/main.js"
+PAGE_JS = "js/explorer/main.js"
 SCENARIO_KEYS = {"distinct", "similar", "noisy", "unshuffled", "digits", "digits-similar"}
 
 

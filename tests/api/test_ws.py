@@ -82,7 +82,7 @@ def test_set_eps_is_confirmed_by_the_frames(connect: Connect) -> None:
         assert state["step"] > 0  # applied live: no reset
         frame = s.next_frame(lambda f: f["eps"] == 0.2)
         assert frame["runs"]["smoothed"]["eps"] == 0.2 and frame["runs"]["baseline"]["eps"] == 0.0
-        assert frame["runs"]["smoothed"]["loss_floor"] == pytest.approx(0.485, abs=5e-4)  # SCIENCE.md §2
+        assert frame["runs"]["smoothed"]["loss_floor"] == pytest.approx(0.485, abs=5e-4)  # H(q') at ε = 0.2
         assert frame["runs"]["smoothed"]["optimal_logit_gap"] == pytest.approx(2.565, abs=5e-4)
         later = s.next_frame(lambda f: f["step"] > frame["step"])
         assert later["eps"] == 0.2

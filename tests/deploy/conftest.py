@@ -1,6 +1,7 @@
 """Fixtures of the deployment tests: `start_server(workers=1, **env)` → a running `python -m app serve`.
 
-Every server a test started is stopped when the test ends. Helpers live in deploy_servers.py.
+Servers come from the one harness, tests/support/server.py (settings from the environment as in a
+container; every server a test started is stopped when the test ends).
 """
 
 from __future__ import annotations
@@ -8,18 +9,19 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from deploy_servers import Server, launch_server
+
+from tests.support.server import ServerProcess
 
 
 @pytest.fixture
-def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Server]]:
+def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., ServerProcess]]:
     """A factory: start_server(workers=1, **env) → a running `python -m app serve` on a free port."""
-    servers: list[Server] = []
+    servers: list[ServerProcess] = []
 
-    def start(workers: int = 1, **env: str) -> Server:
-        server = launch_server(tmp_path_factory.mktemp("server"), workers, **env)
+    def start(workers: int = 1, **env: str) -> ServerProcess:
+        server = ServerProcess(workers=workers, env=env, base=tmp_path_factory.mktemp("server"))
         servers.append(server)
-        return server
+        return server.start()
 
     yield start
     for server in reversed(servers):

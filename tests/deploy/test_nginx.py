@@ -12,7 +12,6 @@ import asyncio
 import os
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 import urllib.request
@@ -22,9 +21,9 @@ from pathlib import Path
 
 import pytest
 import websockets
-from deploy_servers import REPO, Server, free_port, get_json, launch_server, wait_for
 
 from app.protocol.client import ExplorerClient
+from tests.support.server import REPO, Local, ServerProcess, free_port, get_json, stop_process, wait_for
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
 SESSIONS = 4
@@ -37,19 +36,11 @@ if NGINX is None:
 
 
 @dataclass
-class Proxy:
+class Proxy(Local):
     port: int
     prefix: Path
-    backends: tuple[Server, Server]
+    backends: tuple[ServerProcess, ServerProcess]
     proc: subprocess.Popen[bytes]
-
-    @property
-    def http(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws"
 
     def access_log(self) -> list[str]:
         path = self.prefix / "access.log"
@@ -63,12 +54,12 @@ class Proxy:
 @pytest.fixture(scope="module")
 def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
     base = tmp_path_factory.mktemp("scale-out")
-    backends: list[Server] = []
+    backends: list[ServerProcess] = []
     # Outside pytest's 0700 temp tree: started as root, nginx's worker processes run as an unprivileged user.
     prefix = Path(tempfile.mkdtemp(prefix="lse-nginx-"))
     proc: subprocess.Popen[bytes] | None = None
     try:
-        backends += [launch_server(base), launch_server(base)]
+        backends += [ServerProcess(base=base).start(), ServerProcess(base=base).start()]
         a, b = backends
         port = free_port()
         with (prefix / "nginx-local.out").open("wb") as out:
@@ -89,13 +80,8 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
         wait_for(up, 30, "nginx answering /healthz")
         yield p
     finally:
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)  # nginx: fast shutdown (open WebSockets are cut)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
+        if proc is not None:
+            stop_process(proc, timeout=15)  # SIGTERM: nginx's fast shutdown (open WebSockets are cut)
         for server in backends:
             server.stop()
         shutil.rmtree(prefix, ignore_errors=True)

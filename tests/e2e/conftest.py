@@ -1,39 +1,30 @@
 """Browser-test fixtures: a real `python -m app serve` on a free port and Debian's Chromium via Playwright.
 
-The server is session-scoped (one subprocess for every browser test). The browser is module-scoped:
-Playwright's sync API cannot run two instances in one process, and module scope lets a test module
-that still brings its own fixtures (same names) run before or after this one without overlap.
+The server is session-scoped (one subprocess for every browser test, from the harness in
+tests/support/server.py). The browser is module-scoped: Playwright's sync API cannot run two instances
+in one process, and module scope lets a test module that still brings its own fixtures (same names) run
+before or after this one without overlap.
 Without /usr/bin/chromium the browser tests are skipped, except in CI (env CI set), where they fail.
 """
 
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.server import REPO, ServerProcess
+
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-CHROMIUM_WAIT_S = 240  # in CI, Chromium may still be installing (make browser) when the tests start
+CHROMIUM_WAIT_S = 240  # in CI, Chromium may still be installing (make test's system-deps) when the tests start
 VIEWPORT = {"width": 1600, "height": 1000}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _chromium() -> Path:
@@ -41,7 +32,7 @@ def _chromium() -> Path:
     if CHROMIUM.exists():
         return CHROMIUM
     if not os.environ.get("CI"):
-        pytest.skip(f"{CHROMIUM} is not installed (make browser installs it); the browser tests need it")
+        pytest.skip(f"{CHROMIUM} is not installed (`make test` installs it with apt-get); the browser tests need it")
     deadline = time.monotonic() + CHROMIUM_WAIT_S
     while not CHROMIUM.exists():
         if time.monotonic() > deadline:
@@ -53,38 +44,8 @@ def _chromium() -> Path:
 @pytest.fixture(scope="session")
 def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`python -m app serve` on a free port (one worker, CPU), up once /healthz answers."""
-    port = _free_port()
-    tmp = tmp_path_factory.mktemp("e2e-server")
-    env = {**os.environ, "STATE_DIR": str(tmp / "state"), "DEVICE": "cpu", "LSE_REGISTRY_DIR": str(tmp / "sessions")}
-    for name in ("ACCESS_CODE", "MAX_SESSIONS", "WORKERS", "HOST", "PORT"):
-        env.pop(name, None)
-    log_path = tmp / "server.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/healthz", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"the server did not start:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.1)
-        yield url
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
+    with ServerProcess(workers=1, base=tmp_path_factory.mktemp("e2e-server")) as server:
+        yield server.http
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""app/engine/data.py: deterministic datasets with the blog's knobs (SCIENCE.md §6), and the bundled tables."""
+"""app/engine/data.py: deterministic datasets with the blog's knobs (the blog post's §6), and the bundled tables."""
 
 from __future__ import annotations
 

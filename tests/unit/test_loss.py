@@ -1,4 +1,6 @@
-"""app/engine/loss.py against PyTorch's label smoothing and the values of SCIENCE.md §1–3 (blog Eq 2.2, §5)."""
+"""app/engine/loss.py (and the model bank's losses) against two references: PyTorch's label smoothing
+(`F.cross_entropy(label_smoothing=ε)`) and the numpy oracle written from the formulas, tests/reference/loss.py;
+and the values the blog post works out (its Eq 2.2, §3 and §5; Müller, Kornblith & Hinton 2019, §1)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from app.engine.bank import ModelBank
 from app.engine.loss import (
     bank_smoothed_cross_entropy,
     calculate,
@@ -17,6 +20,7 @@ from app.engine.loss import (
     smoothed_cross_entropy,
     smoothed_targets,
 )
+from tests.reference import loss as ref
 
 EPS_GRID = [0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 0.9, 0.99, 1.0]
 KS = range(2, 11)
@@ -27,13 +31,6 @@ def random_batch(k: int, seed: int, scale: float = 3.0, n: int = 64) -> tuple[to
     logits = torch.randn(n, k, generator=g, dtype=torch.float64) * scale
     labels = torch.randint(0, k, (n,), generator=g)
     return logits, labels
-
-
-def optimum_probs(eps: float, k: int, label: int) -> np.ndarray:
-    """SCIENCE.md §2: p_y = 1 − ε + ε/K, p_wrong = ε/K."""
-    p = np.full(k, eps / k)
-    p[label] = 1.0 - eps + eps / k
-    return p
 
 
 # ---- smoothed cross-entropy vs PyTorch -------------------------------------------------------------
@@ -83,9 +80,54 @@ def test_bank_loss_is_each_models_pytorch_loss(k: int) -> None:
         torch.testing.assert_close(losses[m], ref, atol=1e-9, rtol=0, msg=f"model {m}, ε={e}")
 
 
+# ---- against the numpy oracle (tests/reference/loss.py) ------------------------------------------------
+@pytest.mark.parametrize("k", [2, 3, 10])
+def test_the_oracle_agrees_with_pytorch(k: int) -> None:
+    logits, labels = random_batch(k, seed=50 + k, scale=10.0)
+    for eps in EPS_GRID:
+        per_point = F.cross_entropy(logits, labels, label_smoothing=eps, reduction="none").numpy()
+        np.testing.assert_allclose(ref.smoothed_losses(logits.numpy(), labels.numpy(), eps), per_point, atol=1e-12)
+
+
+@pytest.mark.parametrize("k", KS)
+def test_smoothed_targets_and_loss_match_the_oracle(k: int) -> None:
+    logits, labels = random_batch(k, seed=k, scale=30.0)
+    for eps in EPS_GRID:
+        want = ref.smoothed_targets(labels.numpy(), k, eps)
+        np.testing.assert_allclose(smoothed_targets(labels, k, eps).numpy(), want, atol=1e-15)
+        got = smoothed_cross_entropy(logits, labels, eps).item()
+        assert got == pytest.approx(ref.smoothed_cross_entropy(logits.numpy(), labels.numpy(), eps), abs=1e-12)
+
+
+@pytest.mark.parametrize("k", [2, 3, 10])
+def test_the_banks_losses_match_the_oracle(k: int) -> None:
+    """bank_smoothed_cross_entropy and ModelBank.backward (the training step's own loss) for each model."""
+    eps = torch.tensor([0.0, 0.05, 0.1, 0.3, 1.0], dtype=torch.float64)
+    g = torch.Generator().manual_seed(k)
+    logits = torch.randn(eps.numel(), 40, k, generator=g, dtype=torch.float64) * 4  # (M, B, K)
+    labels = torch.randint(0, k, (40,), generator=g)
+    bank = ModelBank(eps.numel(), 2, 16, 4, k, seed=k)
+    x = torch.randn(40, 2, generator=g)
+    with torch.no_grad():
+        _, bank_logits = bank(x)
+    trained = bank.backward(x, labels, eps.float())
+    for m, e in enumerate(eps.tolist()):
+        want = ref.smoothed_cross_entropy(logits[m].numpy(), labels.numpy(), e)
+        assert bank_smoothed_cross_entropy(logits, labels, eps)[m].item() == pytest.approx(want, abs=1e-12)
+        want = ref.smoothed_cross_entropy(bank_logits[m].double().numpy(), labels.numpy(), e)
+        assert trained[m].item() == pytest.approx(want, abs=1e-5), f"model {m}, ε={e}"
+
+
+@pytest.mark.parametrize("k", KS)
+def test_floor_and_gap_match_the_oracle(k: int) -> None:
+    for eps in EPS_GRID:
+        assert loss_floor(eps, k) == pytest.approx(ref.loss_floor(eps, k), abs=1e-12)
+        assert optimal_logit_gap(eps, k) == pytest.approx(ref.optimal_logit_gap(eps, k), abs=1e-12)
+
+
 # ---- targets ----------------------------------------------------------------------------------------
 def test_smoothed_targets_blog_value() -> None:
-    """SCIENCE.md §1: K=3, ε=0.1, label 1 → [0.0333, 0.9333, 0.0333] (ε/K to every class)."""
+    """The blog post's Eq 2.2: K=3, ε=0.1, label 1 → [0.0333, 0.9333, 0.0333] (ε/K to every class)."""
     q = smoothed_targets(torch.tensor([1]), 3, 0.1)[0]
     assert q.tolist() == pytest.approx([0.0333, 0.9333, 0.0333], abs=1e-4)
 
@@ -115,12 +157,12 @@ def test_smoothed_targets_scalar_and_per_row_eps_agree() -> None:
         assert row.min().item() == pytest.approx(e / 3)
 
 
-# ---- what training converges to (SCIENCE.md §2) -------------------------------------------------------
+# ---- what training converges to (the blog post's §5) ----------------------------------------------------
 @pytest.mark.parametrize(
     ("eps", "gap", "floor"),
     [(0.05, 4.060, 0.169), (0.1, 3.332, 0.291), (0.2, 2.565, 0.485), (0.3, 2.079, 0.639)],
 )
-def test_floor_and_gap_match_science_values(eps: float, gap: float, floor: float) -> None:
+def test_floor_and_gap_match_the_worked_values(eps: float, gap: float, floor: float) -> None:
     assert optimal_logit_gap(eps, 3) == pytest.approx(gap, abs=5e-4)
     assert loss_floor(eps, 3) == pytest.approx(floor, abs=5e-4)
 
@@ -142,7 +184,7 @@ def test_edges_of_eps() -> None:
 @pytest.mark.parametrize("eps", [0.01, 0.05, 0.1, 0.3, 0.7, 1.0])
 def test_floor_is_the_loss_at_the_optimum_and_its_gradient_vanishes(k: int, eps: float) -> None:
     label = k - 1
-    p = optimum_probs(eps, k, label)
+    p = ref.optimum_probs(eps, k, label)
     z = torch.tensor(np.log(p), dtype=torch.float64, requires_grad=True)
     y = torch.tensor([label])
     loss = F.cross_entropy(z[None], y, label_smoothing=eps)
@@ -174,7 +216,7 @@ def test_floor_and_gap_reject_bad_arguments() -> None:
         loss_floor(0.1, 1)
 
 
-# ---- the blog's worked examples through the calculator (SCIENCE.md §3) ---------------------------------
+# ---- the blog's worked examples through the calculator -------------------------------------------------
 def test_blog_one_hot_examples() -> None:
     # K = 3, label 2 (1-based) = index 1
     assert calculate([0.2, 0.7, 0.1], 1, 0.0).onehot_loss == pytest.approx(0.357, abs=5e-4)
@@ -217,6 +259,11 @@ def test_calculator_matches_autograd_of_pytorch(probs: list[float], label: int, 
     assert calc.gradient == pytest.approx(z.grad.tolist(), abs=1e-9)
     assert sum(calc.targets) == pytest.approx(1.0)
     assert calc.label == label and calc.eps == eps
+    # and the oracle, with logits log p: loss −Σ q' log p, gradient p − q'
+    z_np, y_np = np.log([probs]), np.array([label])
+    assert calc.smoothed_loss == pytest.approx(ref.smoothed_cross_entropy(z_np, y_np, eps), abs=1e-9)
+    assert calc.gradient == pytest.approx(ref.smoothed_gradient(z_np, y_np, eps)[0].tolist(), abs=1e-9)
+    assert calc.targets == pytest.approx(ref.smoothed_targets(y_np, len(probs), eps)[0].tolist(), abs=1e-12)
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,6 @@
-"""app/engine/measure.py: ECE and reliability bins (paper §3, Guo et al. 2017), temperature scaling, logit gap."""
+"""tests/reference/measure.py, the numpy oracle of app/engine/measure.py, checked on its own: ECE and reliability
+bins (the paper's §3, after Guo et al. 2017) against hand-computed tables and the textbook loop, temperature
+scaling against a grid search, the small functions against PyTorch."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from app.engine import measure as M
+from tests.reference import measure as R
 
 
 def guo_ece(probs: np.ndarray, labels: np.ndarray, n_bins: int = 15) -> float:
@@ -46,8 +48,8 @@ def test_ece_on_a_hand_computed_case() -> None:
     # bin 13: n=2, accuracy 0.5, confidence 0.91  → (2/5)·0.41  = 0.164
     # bin 8:  n=2, accuracy 1.0, confidence 0.565 → (2/5)·0.435 = 0.174
     # bin 6:  n=1, accuracy 0.0, confidence 0.41  → (1/5)·0.41  = 0.082
-    assert M.expected_calibration_error(probs, labels) == pytest.approx(0.164 + 0.174 + 0.082, abs=1e-12)
-    rel = M.reliability(probs, labels)
+    assert R.expected_calibration_error(probs, labels) == pytest.approx(0.164 + 0.174 + 0.082, abs=1e-12)
+    rel = R.reliability(probs, labels)
     expected_count = np.zeros(15, dtype=int)
     expected_count[[6, 8, 13]] = [1, 2, 2]
     np.testing.assert_array_equal(rel.count, expected_count)
@@ -62,8 +64,8 @@ def test_ece_matches_the_textbook_loop(seed: int) -> None:
     rng = np.random.default_rng(seed)
     probs = softmax(rng.normal(size=(2000, 3)) * (1 + seed))
     labels = rng.integers(0, 3, 2000)
-    assert M.expected_calibration_error(probs, labels) == pytest.approx(guo_ece(probs, labels), abs=1e-12)
-    assert M.expected_calibration_error(probs, labels, n_bins=10) == pytest.approx(
+    assert R.expected_calibration_error(probs, labels) == pytest.approx(guo_ece(probs, labels), abs=1e-12)
+    assert R.expected_calibration_error(probs, labels, n_bins=10) == pytest.approx(
         guo_ece(probs, labels, 10), abs=1e-12
     )
 
@@ -72,7 +74,7 @@ def test_reliability_counts_sum_to_n_and_are_nan_free() -> None:
     rng = np.random.default_rng(0)
     probs = softmax(rng.normal(size=(777, 3)) * 3)
     labels = rng.integers(0, 3, 777)
-    rel = M.reliability(probs, labels)
+    rel = R.reliability(probs, labels)
     assert rel.count.sum() == 777 and rel.count.shape == (15,)
     assert np.isfinite(rel.confidence).all() and np.isfinite(rel.accuracy).all()
     empty = rel.count == 0
@@ -84,19 +86,19 @@ def test_reliability_counts_sum_to_n_and_are_nan_free() -> None:
 def test_bin_edges_belong_to_the_lower_bin_and_confidence_one_to_the_last() -> None:
     probs = np.array([[1.0, 0.0, 0.0], [0.5, 0.25, 0.25], [0.25 + 1e-9, 0.375, 0.375 - 1e-9]])
     labels = np.array([0, 0, 1])
-    rel = M.reliability(probs, labels, n_bins=4)  # bins (0, .25], (.25, .5], (.5, .75], (.75, 1]
+    rel = R.reliability(probs, labels, n_bins=4)  # bins (0, .25], (.25, .5], (.5, .75], (.75, 1]
     assert rel.count.tolist() == [0, 2, 0, 1]
     assert rel.accuracy[3] == 1.0  # the certain, correct prediction: last bin, no gap
-    rel15 = M.reliability(probs[:1], labels[:1])
+    rel15 = R.reliability(probs[:1], labels[:1])
     assert rel15.count[-1] == 1 and rel15.ece == 0.0
 
 
 def test_a_perfect_confident_model_has_zero_ece_and_an_overconfident_one_does_not() -> None:
     labels = np.arange(30) % 3
     perfect = np.eye(3)[labels]
-    assert M.expected_calibration_error(perfect, labels) == 0.0
+    assert R.expected_calibration_error(perfect, labels) == 0.0
     wrong = np.eye(3)[(labels + 1) % 3] * 0.97 + 0.01
-    assert M.expected_calibration_error(wrong, labels) == pytest.approx(0.98)
+    assert R.expected_calibration_error(wrong, labels) == pytest.approx(0.98)
 
 
 # ---- temperature scaling (paper §3) -------------------------------------------------------------------------
@@ -105,24 +107,24 @@ def test_fit_temperature_recovers_the_scale_of_an_overconfident_model() -> None:
     z = rng.normal(size=(20_000, 3)) * 1.5  # a calibrated model: labels drawn from softmax(z)
     labels = sample_labels(z, rng)
     overconfident = 5.0 * z
-    t = M.fit_temperature(overconfident, labels)
+    t = R.fit_temperature(overconfident, labels)
     assert t == pytest.approx(5.0, rel=0.10)
-    assert M.nll(overconfident / t, labels) < M.nll(overconfident, labels)
-    ece_before = M.expected_calibration_error(softmax(overconfident), labels)
-    ece_after = M.expected_calibration_error(softmax(overconfident / t), labels)
+    assert R.nll(overconfident / t, labels) < R.nll(overconfident, labels)
+    ece_before = R.expected_calibration_error(softmax(overconfident), labels)
+    ece_after = R.expected_calibration_error(softmax(overconfident / t), labels)
     assert ece_after < ece_before / 3
-    assert M.fit_temperature(z, labels) == pytest.approx(1.0, rel=0.10)  # calibrated already: T ≈ 1
+    assert R.fit_temperature(z, labels) == pytest.approx(1.0, rel=0.10)  # calibrated already: T ≈ 1
 
 
 def test_fit_temperature_minimises_the_nll_over_t() -> None:
     rng = np.random.default_rng(2)
     z = rng.normal(size=(3000, 3)) * 4
     labels = sample_labels(z / 2.5, rng)
-    t = M.fit_temperature(z, labels)
+    t = R.fit_temperature(z, labels)
     grid = np.exp(np.linspace(np.log(0.05), np.log(20), 601))
-    best = grid[np.argmin([M.nll(z / g, labels) for g in grid])]
+    best = grid[np.argmin([R.nll(z / g, labels) for g in grid])]
     assert t == pytest.approx(best, rel=0.01)
-    assert M.nll(z / t, labels) <= min(M.nll(z / g, labels) for g in (0.9 * t, 1.1 * t))
+    assert R.nll(z / t, labels) <= min(R.nll(z / g, labels) for g in (0.9 * t, 1.1 * t))
 
 
 # ---- the small functions, against torch ------------------------------------------------------------------
@@ -131,17 +133,17 @@ def test_nll_softmax_accuracy_match_torch() -> None:
     z = rng.normal(size=(100, 3)) * 10
     labels = rng.integers(0, 3, 100)
     zt, yt = torch.tensor(z), torch.tensor(labels)
-    assert M.nll(z, labels) == pytest.approx(F.cross_entropy(zt, yt).item(), abs=1e-12)
-    np.testing.assert_allclose(M.softmax(z), torch.softmax(zt, dim=1).numpy(), atol=1e-15)
-    np.testing.assert_allclose(M.log_softmax(z), torch.log_softmax(zt, dim=1).numpy(), atol=1e-12)
-    assert M.accuracy(M.softmax(z), labels) == pytest.approx((zt.argmax(1) == yt).double().mean().item())
+    assert R.nll(z, labels) == pytest.approx(F.cross_entropy(zt, yt).item(), abs=1e-12)
+    np.testing.assert_allclose(R.softmax(z), torch.softmax(zt, dim=1).numpy(), atol=1e-15)
+    np.testing.assert_allclose(R.log_softmax(z), torch.log_softmax(zt, dim=1).numpy(), atol=1e-12)
+    assert R.accuracy(R.softmax(z), labels) == pytest.approx((zt.argmax(1) == yt).double().mean().item())
     huge = np.array([[1000.0, 0.0, -1000.0]])
-    assert np.isfinite(M.log_softmax(huge)).all() and M.nll(huge, np.array([2])) == pytest.approx(2000.0)
+    assert np.isfinite(R.log_softmax(huge)).all() and R.nll(huge, np.array([2])) == pytest.approx(2000.0)
 
 
 def test_logit_gap_by_hand() -> None:
     logits = np.array([[3.0, 1.0, 0.0], [0.0, 2.0, 2.0], [1.0, 1.0, 4.0]])
     labels = np.array([0, 2, 0])
     # 3 − (1 + 0)/2 = 2.5;  2 − (0 + 2)/2 = 1;  1 − (1 + 4)/2 = −1.5
-    assert M.logit_gap(logits, labels) == pytest.approx((2.5 + 1.0 - 1.5) / 3)
-    assert M.logit_gap(np.array([[5.0, 1.0]]), np.array([1])) == pytest.approx(-4.0)  # K = 2
+    assert R.logit_gap(logits, labels) == pytest.approx((2.5 + 1.0 - 1.5) / 3)
+    assert R.logit_gap(np.array([[5.0, 1.0]]), np.array([1])) == pytest.approx(-4.0)  # K = 2

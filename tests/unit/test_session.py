@@ -1,7 +1,8 @@
 """app/engine/session.py: the twin and the ε sweep, live changes, batches, divergence, and what training reaches.
 
-The theory tests make SCIENCE.md §2 visible: with ε = 0.1 on well-separated blobs the train logit gap
-stops at ln 28 ≈ 3.332 and the loss at its floor 0.291; with ε = 0 the gap keeps growing.
+The theory tests make visible what the blog post derives (§5, Eq 3–5; app/engine/loss.py): with ε = 0.1 on
+well-separated blobs the train logit gap stops at ln 28 ≈ 3.332 and the loss at its floor 0.291; with ε = 0
+the gap keeps growing.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ import torch
 import torch.nn.functional as F
 
 import app.engine.session as session_module
-from app.engine import measure as M
 from app.engine.bank import ModelBank
-from app.engine.geometry import distance_summary, project_to_template_plane, template_distances
 from app.engine.loss import loss_floor, optimal_logit_gap
 from app.engine.session import TrainingSession
 from app.protocol.messages import RunConfig
+from tests.reference import measure as R
+from tests.reference.geometry import distance_summary, project_to_template_plane, template_distances
+from tests.support.geometry import pairwise
 
 LN28 = math.log(28)
 SWEEP = [0.0, 0.05, 0.1, 0.2, 0.3]
@@ -56,7 +58,7 @@ def twin_3000() -> tuple[dict[str, Any], dict[str, Any]]:
     return half, s.run_metrics()
 
 
-# ---- theory (SCIENCE.md §2) ------------------------------------------------------------------------
+# ---- theory (the blog post's §5) ---------------------------------------------------------------------
 def test_twin_reaches_the_optimal_gap_and_the_loss_floor(twin_3000: tuple[dict[str, Any], dict[str, Any]]) -> None:
     half, full = twin_3000
     smoothed, baseline = full["smoothed"], full["baseline"]
@@ -346,17 +348,17 @@ def test_snapshot_metrics_match_reference_computations() -> None:
         close("train_acc_clean", (lt.argmax(1) == torch.as_tensor(s.data.y_true)).double().mean().item())
         close("val_acc", (lv.argmax(1) == y_va).double().mean().item())
         probs_va = torch.softmax(lv, dim=1).numpy()
-        close("ece", M.expected_calibration_error(probs_va, y_va.numpy()))
+        close("ece", R.expected_calibration_error(probs_va, y_va.numpy()))
         close("mean_confidence", probs_va.max(axis=1).mean())
-        close("logit_gap", M.logit_gap(lt.numpy(), y_tr.numpy()))
-        close("val_logit_gap", M.logit_gap(lv.numpy(), y_va.numpy()))
+        close("logit_gap", R.logit_gap(lt.numpy(), y_tr.numpy()))
+        close("val_logit_gap", R.logit_gap(lv.numpy(), y_va.numpy()))
         dists = template_distances(acts[m], w[m], b[m])
         for key, want in distance_summary(dists, y_tr.numpy()).items():
             close(key, want, 1e-4)
         close("loss_floor", loss_floor(eps, 3))
         for c in range(3):
             np.testing.assert_allclose(run.class_distances[c], dists[y_tr.numpy() == c].mean(axis=0), rtol=1e-4)
-        ref_rel = M.reliability(probs_va, y_va.numpy())
+        ref_rel = R.reliability(probs_va, y_va.numpy())
         np.testing.assert_array_equal(run.reliability.count, ref_rel.count)
         assert int(run.reliability.count.sum()) == v
         np.testing.assert_allclose(run.reliability.accuracy, ref_rel.accuracy, atol=1e-6)
@@ -370,14 +372,10 @@ def test_snapshot_metrics_match_reference_computations() -> None:
         np.testing.assert_allclose(pairwise(got_all), pairwise(ref_all), atol=1e-4)
     base = snap.runs[0].metrics
     assert base["temperature"] == pytest.approx(
-        M.fit_temperature(logits_va[0].double().numpy(), y_va.numpy()), rel=1e-3
+        R.fit_temperature(logits_va[0].double().numpy(), y_va.numpy()), rel=1e-3
     )
     assert base["val_nll_ts"] <= base["val_nll"] + 1e-6  # T is fitted on validation NLL: never worse
     assert "temperature" not in snap.runs[1].metrics
-
-
-def pairwise(x: np.ndarray) -> np.ndarray:
-    return np.sqrt(((x[:, None, :] - x[None, :, :]) ** 2).sum(-1))
 
 
 def test_display_subsample_and_regions() -> None:
