@@ -88,12 +88,12 @@ def parse_eps_list(spec: str) -> list[float]:
             raise UsageError(f"--eps: a range is START:STOP:STEP, three numbers, e.g. 0:0.5:0.05; got {spec!r}")
         start, stop, step = (float(n) for n in numbers if n is not None)
         if step <= 0:
-            raise UsageError("--eps: the STEP of START:STOP:STEP must be above 0")
+            raise UsageError("--eps: the step of START:STOP:STEP must be above 0")
         if stop < start:
-            raise UsageError("--eps: the STOP of START:STOP:STEP must not be below its START")
+            raise UsageError(f"--eps: no ε values from {start:g} to {stop:g}: STOP must not be below START")
         count = (stop - start) / step + 1e-9
         if not count < MAX_SWEEP_MODELS:  # also catches an overflow to inf
-            raise UsageError(f"--eps: that range gives more than {MAX_SWEEP_MODELS} ε values, the most one sweep takes")
+            raise UsageError(f"--eps: that range gives over {MAX_SWEEP_MODELS} ε values, at most {MAX_SWEEP_MODELS}")
         values = [round(start + i * step, 10) for i in range(int(count) + 1)]
     else:
         parts = [p for p in re.split(r"[\s,;]+", src) if p]
@@ -102,6 +102,8 @@ def parse_eps_list(spec: str) -> list[float]:
             raise UsageError(f"--eps: {bad!r} is not a number")
         values = [float(p) for p in parts]
     out = sorted(set(values))
+    if not out:
+        raise UsageError(f"--eps: no ε values in {spec!r}; e.g. 0:0.5:0.05 or 0,0.1,0.2")
     outside = next((v for v in out if not 0.0 <= v <= 1.0), None)
     if outside is not None:
         raise UsageError(f"--eps: every ε must be between 0 and 1, got {outside:g}")

@@ -39,7 +39,7 @@ def _render(request: Request, template: str) -> Response:
     boot = {"defaults": RunConfig().as_dict(), "limits": page_limits(request.app.state.settings.fps_cap),
             "convention": CONVENTION, "scenarios": [s.as_dict() for s in SCENARIOS]}
     return templates.TemplateResponse(
-        request, template, {"version": __version__, "plotly": VENDOR_PLOTLY, "boot": boot, **boot})
+        request, template, {"version": __version__, "plotly": VENDOR_PLOTLY, "boot": boot})
 
 
 def _access_page(request: Request) -> Response:

@@ -1,6 +1,6 @@
 """Browser test of the loss calculator page (/calculator): a real server, a real Chromium (issue 4, item 5).
 
-The blog's worked examples (SCIENCE.md §3): p2 scores 0.675, not the 0.29 the blog printed; p1 0.610;
+The blog's worked examples (blog §2, its arithmetic corrected): p2 scores 0.675, not the 0.29 it printed; p1 0.610;
 the over-confident vector 1.382. Fixtures come from tests/e2e/conftest.py.
 """
 

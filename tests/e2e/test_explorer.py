@@ -1,7 +1,7 @@
 """Browser tests of the live explorer page (issue 3, and issue 4's page items): a real server, a real Chromium.
 
 Positions on the template plane are compared through each point's distances to the three templates,
-which do not change when the plane's basis is rotated or reflected (SCIENCE.md §4).
+which do not change when the plane's basis is rotated or reflected (Müller et al. 2019 §1.1).
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ def test_sweep_page_draws_its_curves(watched: Any, server_url: str, artifacts: P
     assert theory["dash"] == "dash" and len(theory["x"]) > 50
     assert min(theory["x"]) > 0 and all(math.isfinite(y) for y in theory["y"])
     i = min(range(len(theory["x"])), key=lambda j: abs(theory["x"][j] - 0.1))
-    assert abs(theory["y"][i] - math.log1p(3 * 0.9 / 0.1)) < 0.05  # ln 28 ≈ 3.33 (SCIENCE.md §2)
+    assert abs(theory["y"][i] - math.log1p(3 * 0.9 / 0.1)) < 0.05  # ln 28 ≈ 3.33 (blog §5)
     assert chart(page, "sweep-loss-chart")[1]["name"].startswith("floor")
 
     # values update as training streams

@@ -1,4 +1,4 @@
-/** The loss calculator (blog §1–2, SCIENCE.md §1 and §3): ŷ, a label and ε → losses, targets, gradient per logit. */
+/** The loss calculator (blog §1–2, its worked examples corrected): ŷ, a label and ε → losses, targets, gradient per logit. */
 
 import { $, readBoot } from "../lib/dom.js";
 import { applyLimits } from "../lib/limits.js";

@@ -2,7 +2,7 @@
 
 Points are coloured by true class; × marks a prediction that differs from the true class; a ring marks
 a flipped (noisy) training label. Every frame moves the points with Plotly.animate (redraw: false, not
-awaited: DESIGN.md, the fastest Plotly path at 2 × 300 points), sending only what changed. The axes keep
+awaited: docs/performance.md, the fastest Plotly path at 2 × 300 points), sending only what changed. The axes keep
 their range while everything fits, grow at once with room to spare and shrink after a while: a new range
 is one full Plotly.react of that frame (an animated axis transition would hold the points still while it
 runs, and a newer frame would undo it), so points never wait for the axes.

@@ -6,7 +6,7 @@ frame redraws at most one other chart, round-robin, each no more often than its 
 when its data changed: the line charts
 and the calibration bars follow the all-point metrics (measured on every few frames, see
 MetricHistory), the decision regions their own frames. A Plotly redraw of a chart costs 10–40 ms in
-software-rendered Chromium (DESIGN.md), so one per tick keeps the planes on time. Nothing here
+software-rendered Chromium (docs/performance.md), so one per tick keeps the planes on time. Nothing here
 needs Plotly before start(): frames that arrive while Plotly.js is still loading are kept (the
 newest one) and drawn on the first tick.
 */

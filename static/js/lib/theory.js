@@ -1,4 +1,4 @@
-/** What label smoothing predicts (SCIENCE.md §2), with targets q' = (1 − ε)·one-hot + ε/K. */
+/** What label smoothing predicts (blog §5, Eq 3–5), with targets q' = (1 − ε)·one-hot + ε/K. */
 
 /** The smoothed target vector for a point of true class y among k classes. */
 export function smoothedTargets(eps, k = 3, y = 0) {
