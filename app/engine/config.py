@@ -24,9 +24,12 @@ class Limit:
     integer: bool = False
     lo_exclusive: bool = False
 
-    def words(self) -> str:
+    def bounds(self) -> tuple[str, str]:
         spec = "," if self.integer else "g"
-        lo, hi = format(self.lo, spec), format(self.hi, spec)
+        return format(self.lo, spec), format(self.hi, spec)
+
+    def words(self) -> str:
+        lo, hi = self.bounds()
         return f"more than {lo}, at most {hi}" if self.lo_exclusive else f"{lo} to {hi}"
 
     def admits(self, value: float) -> bool:
@@ -86,8 +89,7 @@ def check(name: str, value: Any) -> None:
     limit = LIMITS[name]
     number = isinstance(value, int | float) and not isinstance(value, bool)
     if not number or (limit.integer and not isinstance(value, int)) or not limit.admits(float(value)):
-        spec = "," if limit.integer else "g"
-        lo, hi = format(limit.lo, spec), format(limit.hi, spec)
+        lo, hi = limit.bounds()
         allowed = f"more than {lo} and at most {hi}" if limit.lo_exclusive else f"between {lo} and {hi}"
         kind = "a whole number " if limit.integer else ""
         raise ConfigError(f"{LABELS.get(name, name)} must be {kind}{allowed}, got {value!r}")

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model, field_validator
 
-from ..engine.config import CHOICES, LIMITS, MAX_MESSAGE_BYTES, MAX_SWEEP_MODELS, ConfigError, RunConfig
+from ..engine.config import CHOICES, LIMITS, MAX_MESSAGE_BYTES, MAX_SWEEP_MODELS, ConfigError, RunConfig, check
 
 __all__ = ["MAX_MESSAGE_BYTES", "ControlError", "RunConfig", "merge_config", "parse_control"]
 
@@ -38,8 +38,9 @@ class Message(BaseModel):
 
 
 def _known_dataset(cls: type, v: Any) -> Any:
-    if isinstance(v, str) and v not in CHOICES["dataset"]:
-        raise ValueError(f"unknown dataset {v!r}; choose one of {', '.join(CHOICES['dataset'])}")
+    """The engine's own words for an unknown dataset (pydantic's for a value that is not a string)."""
+    if isinstance(v, str):
+        check("dataset", v)
     return v
 
 

@@ -1,6 +1,6 @@
 """The WebSocket endpoint: one connection = one training session. Controls in, frames out.
 
-Controls (JSON text) are validated (schema.py) and applied between ticks; a tick (train `speed` steps,
+Controls (JSON text) are validated (protocol/messages.py) and applied between ticks; a tick (train `speed` steps,
 maybe build a frame) runs on a worker thread, off the event loop. A frame is built only when the
 previous one has left (latest frame only, never a queue), at most at the fps cap. docs/protocol.md.
 """

@@ -1,6 +1,6 @@
 """LiveSession: a TrainingSession plus what a live connection adds (play state, speed, fps, pending steps).
 
-Synchronous and I/O-free: ws.py calls `apply` for each validated control and `tick` on a worker thread.
+Synchronous and I/O-free: connection.py calls `apply` for each validated control and `tick` on a worker thread.
 ε and the learning rate change live at the next step; dataset and model settings reset the run.
 """
 

@@ -12,6 +12,7 @@ import sys
 import tempfile
 
 from ..engine.bank import resolve_device
+from ..engine.config import MAX_MESSAGE_BYTES
 from .settings import Settings
 
 
@@ -53,7 +54,7 @@ def serve(args: argparse.Namespace) -> int:
 
 APP = "app.server.app:create_app_from_env"
 UVICORN: dict[str, object] = dict(
-    ws_max_size=64 * 1024 + 1024,  # schema.MAX_MESSAGE_BYTES and some slack: bigger controls are refused
+    ws_max_size=MAX_MESSAGE_BYTES + 1024,  # and some slack: bigger controls are refused
     ws_per_message_deflate=False,  # frames are float32 arrays: deflate costs CPU per frame for little gain
     timeout_graceful_shutdown=3,
     log_level="warning",
