@@ -2,7 +2,9 @@
 
 The blog's scenarios (blog §6): semantically similar classes (`similarity`), incorrectly labelled
 data (`label_noise`, training labels only), unshuffled data (`ordered`). Nothing is downloaded:
-digits, wine and iris ship inside scikit-learn.
+scikit-learn's digits, wine and iris tables ship beside this file as tables.npz (written from
+scikit-learn by tests/reference/tables.py and held equal to it by tests/unit/test_tables.py), so the
+server needs numpy only.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from .config import DATASETS, K, check
 __all__ = ["DATASETS", "K", "Dataset", "class_order", "make_dataset"]
 
 DIGIT_TRIOS = {"digits": (0, 1, 7), "digits-similar": (3, 5, 8)}
+TABLES_FILE = __file__[: -len("data.py")] + "tables.npz"  # beside this module, in the installed package too
+_tables: dict[str, np.ndarray] = {}
 
 
 @dataclass(frozen=True)
@@ -89,22 +93,28 @@ def _blobs(n: int, similarity: float, rng: np.random.Generator) -> tuple[np.ndar
 
 
 def _table(name: str) -> tuple[np.ndarray, np.ndarray, tuple[str, str, str]]:
-    from sklearn import datasets  # imported lazily: only these datasets need it
-
     if name in DIGIT_TRIOS:
         trio = DIGIT_TRIOS[name]
-        bunch = datasets.load_digits()
-        keep = np.isin(bunch.target, trio)
-        x = bunch.data[keep].astype(np.float64)
-        y = np.searchsorted(np.array(trio), bunch.target[keep])
+        data, target, _ = _stored("digits")
+        keep = np.isin(target, trio)
+        x = data[keep].astype(np.float64)
+        y = np.searchsorted(np.array(trio), target[keep])
         names = (f"digit {trio[0]}", f"digit {trio[1]}", f"digit {trio[2]}")
     else:
-        bunch = datasets.load_wine() if name == "wine" else datasets.load_iris()
-        x, y = bunch.data.astype(np.float64), bunch.target
-        names = (str(bunch.target_names[0]), str(bunch.target_names[1]), str(bunch.target_names[2]))
+        data, target, target_names = _stored(name)
+        x, y = data.astype(np.float64), target
+        names = (str(target_names[0]), str(target_names[1]), str(target_names[2]))
     std = x.std(axis=0)
     x = (x - x.mean(axis=0)) / np.where(std > 0, std, 1.0)
     return x, y.astype(np.int64), names
+
+
+def _stored(table: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """scikit-learn's table `table` (digits, wine or iris) as stored: data, target, target names."""
+    if not _tables:
+        with np.load(TABLES_FILE, allow_pickle=False) as npz:
+            _tables.update({key: npz[key] for key in npz.files})
+    return _tables[f"{table}_data"], _tables[f"{table}_target"].astype(np.int64), _tables[f"{table}_names"]
 
 
 def _split(
