@@ -3,11 +3,12 @@
 input → hidden (ReLU) → penultimate (ReLU, dimension d) → 3 logits with bias. Every model in the
 bank starts from the same weights and sees the same minibatches, so any difference comes from ε alone.
 
-Tiny models are overhead-bound, so a step is a handful of batched kernels: all parameters of all
-models live in one flat tensor (each parameter one contiguous (M, ...) block of it), the backward pass
-is written out by hand (checked against autograd in the tests), and the optimizer (Adam or SGD,
-written out too, checked against torch.optim) updates that one tensor. Adam and SGD act
-elementwise, so one optimizer over the bank equals M separate optimizers.
+Tiny models are overhead-bound, so a step is a handful of batched kernels: all parameters live in one
+(M, P) tensor, one row per model (each parameter a (M, ...) view of its columns), the backward pass is
+written out by hand (checked against autograd in the tests), and the optimizer (Adam or SGD, written
+out too, checked against torch.optim) updates that one tensor. Because each model is one row, the rows
+of many banks concatenated are a bank too: the server steps every session of a worker this way
+(engine/batch.py), each row with its own data, ε, learning rate and optimizer step count.
 """
 
 from __future__ import annotations
@@ -33,23 +34,65 @@ def resolve_device(name: str) -> torch.device:
     raise ValueError(f"unknown device {name!r}; choose auto, cpu or cuda")
 
 
-def _layout(m: int, in_dim: int, hidden: int, penultimate: int, k: int) -> list[tuple[int, ...]]:
+Shapes = list[tuple[int, ...]]
+
+
+def _layout(m: int, in_dim: int, hidden: int, penultimate: int, k: int) -> Shapes:
     """Shapes of w1, b1, w2, b2, w3, b3, each with the leading model axis."""
     return [(m, hidden, in_dim), (m, hidden), (m, penultimate, hidden), (m, penultimate),
             (m, k, penultimate), (m, k)]
 
 
-def _views(flat: torch.Tensor, shapes: list[tuple[int, ...]]) -> list[torch.Tensor]:
-    out, offset = [], 0
+def _views(flat: torch.Tensor, shapes: Shapes) -> list[torch.Tensor]:
+    """w1 … b3 as views of the rows of `flat` (R, P): one row per model, whatever R is."""
+    out, offset, rows = [], 0, flat.shape[0]
     for shape in shapes:
-        n = math.prod(shape)
-        out.append(flat[offset : offset + n].view(shape))
+        n = math.prod(shape[1:])
+        out.append(flat[:, offset : offset + n].view(rows, *shape[1:]))
         offset += n
     return out
 
 
+def forward_rows(params: list[torch.Tensor], x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Hidden (R, B, H), penultimate (R, B, d) and logits (R, B, K) of the R models whose w1 … b3 are `params`
+    (`_views` of an (R, P) tensor). x is (B, D), shared by every model, or (R, B, D), one set per model.
+    """
+    w1, b1, w2, b2, w3, b3 = params
+    xr = x.expand(w1.shape[0], -1, -1) if x.dim() == 2 else x
+    h = torch.relu(torch.baddbmm(b1.unsqueeze(1), xr, w1.mT))
+    acts = torch.relu(torch.baddbmm(b2.unsqueeze(1), h, w2.mT))
+    logits = torch.baddbmm(b3.unsqueeze(1), acts, w3.mT)
+    return h, acts, logits
+
+
+def backward_rows(params: list[torch.Tensor], grads: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor,
+                  eps: torch.Tensor) -> torch.Tensor:
+    """Forward, each model's mean smoothed loss (R,), and its gradient written into `grads` (views like params).
+
+    x (B, D) and y (B,) shared, or (R, B, D) and (R, B) per model; eps (R,).
+    ∂L/∂z = (p − q')/B for every model at once (blog §5), then back through the three layers.
+    """
+    b = x.shape[-2]
+    h, acts, logits = forward_rows(params, x)
+    w2, w3 = params[2], params[4]
+    g_w1, g_b1, g_w2, g_b2, g_w3, g_b3 = grads
+    log_p = torch.log_softmax(logits, dim=-1)  # (R, B, K)
+    q = smoothed_targets(y, w3.shape[1], eps.view(-1, 1))  # (R, B, K)
+    losses = -(q * log_p).sum(dim=-1).mean(dim=-1)  # (R,)
+    dz = (log_p.exp_().sub_(q)).div_(b)  # (R, B, K)
+    torch.bmm(dz.mT, acts, out=g_w3)  # (R, K, d)
+    torch.sum(dz, dim=1, out=g_b3)
+    da = torch.bmm(dz, w3).mul_(acts > 0)  # (R, B, d)
+    torch.bmm(da.mT, h, out=g_w2)  # (R, d, H)
+    torch.sum(da, dim=1, out=g_b2)
+    dh = torch.bmm(da, w2).mul_(h > 0)  # (R, B, H)
+    torch.matmul(dh.mT, x, out=g_w1)  # (R, H, D)
+    torch.sum(dh, dim=1, out=g_b1)
+    return losses
+
+
 class ModelBank(nn.Module):
-    """M identical-at-init MLPs; `flat` holds every parameter, w1 … b3 are (M, ...) views of it."""
+    """M identical-at-init MLPs; `flat` (M, P) holds every parameter, w1 … b3 are (M, ...) views of it."""
 
     def __init__(
         self,
@@ -70,26 +113,26 @@ class ModelBank(nn.Module):
             bound = 1.0 / math.sqrt(fan_in)  # nn.Linear's default init: U(±1/√fan_in)
             w = (torch.rand(out_dim, fan_in, generator=g) * 2 - 1) * bound
             b = (torch.rand(out_dim, generator=g) * 2 - 1) * bound
-            blocks += [w.expand(m, -1, -1).reshape(-1), b.expand(m, -1).reshape(-1)]
-        self.flat = nn.Parameter(torch.cat(blocks).to(device))
+            blocks += [w.reshape(-1), b]
+        self.flat = nn.Parameter(torch.cat(blocks).expand(m, -1).contiguous().to(device))
         self.flat.grad = torch.zeros_like(self.flat)
         with torch.no_grad():  # views of the detached tensor: they follow every update and carry no graph
-            self.w1, self.b1, self.w2, self.b2, self.w3, self.b3 = _views(self.flat.detach(), self.shapes)
-            self.g_w1, self.g_b1, self.g_w2, self.g_b2, self.g_w3, self.g_b3 = _views(self.flat.grad, self.shapes)
+            self.params = _views(self.flat.detach(), self.shapes)
+            self.grads = _views(self.flat.grad, self.shapes)
+            self.w1, self.b1, self.w2, self.b2, self.w3, self.b3 = self.params
+            self.g_w1, self.g_b1, self.g_w2, self.g_b2, self.g_w3, self.g_b3 = self.grads
 
     @torch.no_grad()
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x (B, D), shared by all models → penultimate activations (M, B, d) and logits (M, B, K).
+        """x (B, D), shared by all models, or (M, B, D) → penultimate activations (M, B, d) and logits (M, B, K).
 
         No autograd graph: gradients come from `backward`, written out by hand.
         """
-        return self._forward(x)[1:]
+        return forward_rows(self.params, x)[1:]
 
     def _forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        h = torch.relu(torch.baddbmm(self.b1.unsqueeze(1), x.expand(self.m, -1, -1), self.w1.mT))  # (M, B, H)
-        acts = torch.relu(torch.baddbmm(self.b2.unsqueeze(1), h, self.w2.mT))  # (M, B, d)
-        logits = torch.baddbmm(self.b3.unsqueeze(1), acts, self.w3.mT)  # (M, B, K)
-        return h, acts, logits
+        """Hidden, penultimate and logits, for code that writes its own backward pass (a different loss)."""
+        return forward_rows(self.params, x)
 
     def templates(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The class templates: last-layer weights (M, K, d) and biases (M, K)."""
@@ -97,41 +140,50 @@ class ModelBank(nn.Module):
 
     @torch.no_grad()
     def backward(self, x: torch.Tensor, y: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
-        """Forward, each model's mean smoothed loss (M,), and its gradient written into flat.grad.
+        """Forward, each model's mean smoothed loss (M,), and its gradient written into flat.grad."""
+        return backward_rows(self.params, self.grads, x, y, eps)
 
-        ∂L/∂z = (p − q')/B for every model at once (blog §5), then back through the three layers.
-        """
-        b, k = x.shape[0], self.w3.shape[1]
-        h, acts, logits = self._forward(x)
-        log_p = torch.log_softmax(logits, dim=-1)  # (M, B, K)
-        q = smoothed_targets(y, k, eps.view(-1, 1))  # (M, B, K)
-        losses = -(q * log_p).sum(dim=-1).mean(dim=-1)  # (M,)
-        dz = (log_p.exp_().sub_(q)).div_(b)  # (M, B, K)
-        torch.bmm(dz.mT, acts, out=self.g_w3)  # (M, K, d)
-        torch.sum(dz, dim=1, out=self.g_b3)
-        da = torch.bmm(dz, self.w3).mul_(acts > 0)  # (M, B, d)
-        torch.bmm(da.mT, h, out=self.g_w2)  # (M, d, H)
-        torch.sum(da, dim=1, out=self.g_b2)
-        dh = torch.bmm(da, self.w2).mul_(h > 0)  # (M, B, H)
-        torch.matmul(dh.mT, x, out=self.g_w1)  # (M, H, D)
-        torch.sum(dh, dim=1, out=self.g_b1)
-        return losses
+
+ADAM_BETAS = (0.9, 0.999)
+ADAM_EPS = 1e-8
+SGD_MOMENTUM = 0.9
+
+
+def optimizer_step_rows(name: str, flat: torch.Tensor, grad: torch.Tensor, m: torch.Tensor, v: torch.Tensor | None,
+                        t: torch.Tensor, lr: torch.Tensor, weight_decay: torch.Tensor | None) -> None:
+    """One Adam or SGD-with-momentum step for every row of `flat` (R, P), each with its own settings.
+
+    t (R, 1) float64: each row's step number, this step included (Adam's bias correction); lr (R, 1)
+    and weight_decay (R, 1) or None. The same rules as torch.optim.Adam and SGD (dampening 0, L2
+    weight decay added to the gradient); a zero momentum buffer makes SGD's first step the gradient.
+    """
+    g = grad if weight_decay is None else grad.addcmul(flat, weight_decay)
+    if v is None:
+        m.mul_(SGD_MOMENTUM).add_(g)
+        flat.addcmul_(m, lr, value=-1.0)
+        return
+    b1, b2 = ADAM_BETAS
+    m.lerp_(g, 1.0 - b1)
+    v.mul_(b2).addcmul_(g, g, value=1.0 - b2)
+    correction2 = (1.0 - torch.pow(b2, t)).sqrt_().to(flat.dtype)
+    step = (lr / (1.0 - torch.pow(b1, t))).to(flat.dtype)
+    denom = v.sqrt().div_(correction2).add_(ADAM_EPS)
+    flat.addcmul_(m.div(denom), step, value=-1.0)
 
 
 class BankOptimizer:
-    """Adam or SGD with momentum on the bank's one flat tensor: PyTorch's update rules, written out.
+    """Adam or SGD with momentum on the bank's (M, P) tensor: PyTorch's update rules, written out.
 
     torch.optim's per-step Python overhead is several times the arithmetic for models this small;
-    this is the same algorithm in five in-place ops (checked against torch.optim in the tests).
-    Weight decay is L2 added to the gradient, as in torch.optim.Adam and SGD. Elementwise, so the
-    bank's optimizer equals one optimizer per model. `param_groups[0]["lr"]` is the live learning rate.
+    this is the same algorithm in a few in-place ops (checked against torch.optim in the tests).
+    Elementwise, so the bank's optimizer equals one optimizer per model. `param_groups[0]["lr"]` is the
+    live learning rate; `m`, `v` and `t` are the state that engine/batch.py gathers across sessions.
     """
 
-    def __init__(self, bank: ModelBank, name: str, lr: float, *, momentum: float = 0.9,
-                 weight_decay: float = 0.0, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
+    def __init__(self, bank: ModelBank, name: str, lr: float, *, weight_decay: float = 0.0) -> None:
         if name not in ("adam", "sgd"):
             raise ValueError(f"unknown optimizer {name!r}; choose adam or sgd")
-        self.name, self.momentum, self.weight_decay, self.betas, self.eps = name, momentum, weight_decay, betas, eps
+        self.name, self.momentum, self.weight_decay = name, SGD_MOMENTUM, weight_decay
         self.param_groups: list[dict[str, float]] = [{"lr": lr}]
         self.flat = bank.flat.detach()
         self.grad = bank.flat.grad
@@ -142,29 +194,17 @@ class BankOptimizer:
     @torch.no_grad()
     def step(self) -> None:
         assert self.grad is not None
-        lr, g = self.param_groups[0]["lr"], self.grad
-        if self.weight_decay:
-            g = g.add(self.flat, alpha=self.weight_decay)
         self.t += 1
-        if self.v is None:  # SGD with momentum (dampening 0): the buffer starts as the first gradient
-            if self.t == 1:
-                self.m.copy_(g)
-            else:
-                self.m.mul_(self.momentum).add_(g)
-            self.flat.add_(self.m, alpha=-lr)
-            return
-        b1, b2 = self.betas
-        self.m.lerp_(g, 1.0 - b1)
-        self.v.mul_(b2).addcmul_(g, g, value=1.0 - b2)
-        denom = self.v.sqrt().div_(math.sqrt(1.0 - b2**self.t)).add_(self.eps)
-        self.flat.addcdiv_(self.m, denom, value=-lr / (1.0 - b1**self.t))
+        rows = self.flat.shape[0]
+        column = torch.full((rows, 1), 1.0, dtype=torch.float64, device=self.flat.device)
+        lr = (column * self.param_groups[0]["lr"]).to(self.flat.dtype)
+        wd = (column * self.weight_decay).to(self.flat.dtype) if self.weight_decay else None
+        optimizer_step_rows(self.name, self.flat, self.grad, self.m, self.v, column * self.t, lr, wd)
 
 
-def make_optimizer(
-    bank: ModelBank, name: str, lr: float, *, momentum: float = 0.9, weight_decay: float = 0.0
-) -> BankOptimizer:
-    """Adam (default) or SGD with momentum over the bank's one flat tensor: elementwise, so per model."""
-    return BankOptimizer(bank, name, lr, momentum=momentum, weight_decay=weight_decay)
+def make_optimizer(bank: ModelBank, name: str, lr: float, *, weight_decay: float = 0.0) -> BankOptimizer:
+    """Adam (default) or SGD with momentum over the bank's one tensor: elementwise, so per model."""
+    return BankOptimizer(bank, name, lr, weight_decay=weight_decay)
 
 
 def train_step(

@@ -35,26 +35,41 @@ class Reliability:
 
 @dataclass(frozen=True)
 class Labels:
-    """Index tensors for measuring a bank of M models on N training and V validation points, built once."""
+    """Index tensors for measuring M models on N training and V validation points each, built once per run.
 
-    y_all: torch.Tensor  # (N + V,) training labels (as trained on), then validation labels
+    Every tensor has the model axis first, so the labels of many runs concatenated (`cat`) measure
+    them all in one pass, each model against its own run's points.
+    """
+
+    y_all: torch.Tensor  # (M, N + V) training labels (as trained on), then validation labels
     y_idx: torch.Tensor  # (M, N + V, 1) the same, for gather
-    y_true: torch.Tensor  # (N,) clean training labels
+    y_true: torch.Tensor  # (M, N) clean training labels
     wrong_idx: torch.Tensor  # (M, N, 2) the two wrong classes of each training point
-    class_mean: torch.Tensor  # (K, N) row c averages over the training points of class c
+    class_mean: torch.Tensor  # (M, K, N) row c averages over the training points of class c
     n_train: int
 
     @classmethod
     def build(cls, y_train: torch.Tensor, y_val: torch.Tensor, y_true: torch.Tensor, models: int) -> Labels:
         device = y_train.device
-        y_all = torch.cat([y_train, y_val])
+        y_all = torch.cat([y_train, y_val]).unsqueeze(0).expand(models, -1)
         wrong = (y_train.unsqueeze(-1) + torch.tensor([1, 2], device=device)) % K  # (N, 2)
         one_hot = torch.nn.functional.one_hot(y_train, K).float().T  # (K, N)
+        class_mean = one_hot / one_hot.sum(dim=1, keepdim=True).clamp_min(1)
         return cls(
-            y_all=y_all, y_idx=y_all.view(1, -1, 1).expand(models, -1, 1), y_true=y_true,
+            y_all=y_all, y_idx=y_all.unsqueeze(-1), y_true=y_true.unsqueeze(0).expand(models, -1),
             wrong_idx=wrong.unsqueeze(0).expand(models, -1, -1),
-            class_mean=one_hot / one_hot.sum(dim=1, keepdim=True).clamp_min(1), n_train=y_train.numel(),
+            class_mean=class_mean.unsqueeze(0).expand(models, -1, -1), n_train=y_train.numel(),
         )
+
+    @classmethod
+    def cat(cls, parts: list[Labels]) -> Labels:
+        """The labels of several runs with the same N and V, their models one after another."""
+        if len(parts) == 1:
+            return parts[0]
+        assert len({p.n_train for p in parts}) == 1, "runs measured together need the same number of points"
+        fields = ("y_all", "y_idx", "y_true", "wrong_idx", "class_mean")
+        joined = {f: torch.cat([getattr(p, f) for p in parts]) for f in fields}
+        return cls(**joined, n_train=parts[0].n_train)
 
 
 @dataclass(frozen=True)
@@ -135,30 +150,56 @@ def bank_reliability(conf: torch.Tensor, hit: torch.Tensor) -> list[Reliability]
 
 def nll(logits: torch.Tensor, labels: torch.Tensor) -> float:
     """Mean negative log-likelihood of the labels (natural log); logits (N, K)."""
+    return float(nll_rows(logits.unsqueeze(0), labels.unsqueeze(0))[0])
+
+
+def nll_rows(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean NLL per row: logits (S, N, K), labels (S, N) → (S,)."""
     lp = torch.log_softmax(logits, dim=-1)
-    return float(-lp.gather(-1, labels.view(-1, 1)).mean())
+    return -lp.gather(-1, labels.unsqueeze(-1)).squeeze(-1).mean(dim=-1)
 
 
 def reliability(logits: torch.Tensor, labels: torch.Tensor) -> Reliability:
     """Reliability bins and ECE of one model's logits (N, K)."""
+    return reliability_rows(logits.unsqueeze(0), labels.unsqueeze(0))[0]
+
+
+def reliability_rows(logits: torch.Tensor, labels: torch.Tensor) -> list[Reliability]:
+    """Reliability bins and ECE per row: logits (S, N, K), labels (S, N)."""
     conf, pred = torch.softmax(logits, dim=-1).max(dim=-1)
-    return bank_reliability(conf.unsqueeze(0), (pred == labels).to(conf.dtype).unsqueeze(0))[0]
+    return bank_reliability(conf, (pred == labels).to(conf.dtype))
 
 
 def fit_temperature(logits: torch.Tensor, labels: torch.Tensor, lo: float = T_MIN, hi: float = T_MAX) -> float:
-    """T > 0 minimising the NLL of logits / T (golden-section search on log T; the NLL is unimodal in it)."""
+    """T > 0 minimising the NLL of logits / T; logits (N, K)."""
+    return float(fit_temperature_rows(logits.unsqueeze(0), labels.unsqueeze(0), lo, hi)[0])
+
+
+def fit_temperature_rows(logits: torch.Tensor, labels: torch.Tensor, lo: float = T_MIN, hi: float = T_MAX
+                         ) -> torch.Tensor:
+    """Per row, T > 0 minimising the NLL of logits / T: logits (S, N, K), labels (S, N) → T (S,), float64.
+
+    Golden-section search on log T (the NLL is unimodal in it), every row's bracket at once.
+    """
     z = logits.to(torch.float64)
-    a, b = math.log(lo), math.log(hi)
+    rows = z.shape[0]
+    a = torch.full((rows,), math.log(lo), dtype=torch.float64, device=z.device)
+    b = torch.full_like(a, math.log(hi))
     ratio = (math.sqrt(5) - 1) / 2
+
+    def cost(log_t: torch.Tensor) -> torch.Tensor:
+        return nll_rows(z / log_t.exp().view(-1, 1, 1), labels)
+
     c, d = b - ratio * (b - a), a + ratio * (b - a)
-    fc, fd = nll(z / math.exp(c), labels), nll(z / math.exp(d), labels)
+    fc, fd = cost(c), cost(d)
     for _ in range(28):  # the bracket shrinks to 0.618^28 of its width: |Δ log T| < 1e-5
-        if fc < fd:
-            b, d, fd = d, c, fc
-            c = b - ratio * (b - a)
-            fc = nll(z / math.exp(c), labels)
-        else:
-            a, c, fc = c, d, fd
-            d = a + ratio * (b - a)
-            fd = nll(z / math.exp(d), labels)
-    return math.exp((a + b) / 2)
+        left = fc < fd  # the minimum lies in [a, d]: d becomes the new b, c the new d
+        b = torch.where(left, d, b)
+        a = torch.where(left, a, c)
+        d_new = torch.where(left, c, a + ratio * (b - a))
+        c_new = torch.where(left, b - ratio * (b - a), d)
+        probe = torch.where(left, c_new, d_new)  # the one new point per row
+        f_probe = cost(probe)
+        fd, fc = torch.where(left, fc, f_probe), torch.where(left, f_probe, fd)
+        c, d = c_new, d_new
+    return ((a + b) / 2).exp()

@@ -16,15 +16,12 @@ import torch
 
 from . import measure as M
 from .bank import ModelBank, make_optimizer, resolve_device
-from .config import K, RunConfig, check, check_run_size, finite
+from .config import K, RunConfig, check, check_run_size
 from .data import Dataset, class_order, make_dataset
-from .geometry import project_bank
-from .loss import loss_floor, optimal_logit_gap
 
 BASELINE, SMOOTHED = "baseline", "smoothed"  # the twin's runs: ε = 0 and the chosen ε
 TWIN_NAMES = (BASELINE, SMOOTHED)
 REGION_GRID = 48  # decision-region grid for 2-D datasets: 48 × 48 cells
-TEMPERATURE_EVERY = 30  # refit the baseline's temperature every this many snapshots (about once a second)
 DIVERGED_LOSS = 1e3  # nats: a loss this large (or NaN/inf) means training has blown up
 
 
@@ -110,10 +107,6 @@ class TrainingSession:
         self._x_all = torch.cat([self.x_train, self.x_val])  # one forward pass for both sets
         self._labels = M.Labels.build(self.y_train, self.y_val, torch.as_tensor(data.y_true, device=device),
                                       len(self.eps_values))
-        self._snapshots = 0
-        self._temperature: float | None = None
-        self._calibrated: tuple[M.Reliability, float] | None = None
-        self._t_step = 0
         self.display_idx = _display_subsample(data, config.display_points, config.seed)
         self._display_t = torch.as_tensor(self.display_idx, device=device)
         self._x_display = self.x_train[self._display_t]
@@ -168,26 +161,13 @@ class TrainingSession:
         return torch.cat([head, self._order[: self._cursor]])
 
     def step(self, n: int = 1) -> int:
-        """Take up to n optimizer steps for every model; returns how many were taken (0 once diverged)."""
-        done = 0
-        for _ in range(n):
-            if self.diverged:
-                break
-            idx = self._next_batch()
-            x = self.x_train if idx is None else self.x_train[idx]
-            y = self.y_train if idx is None else self.y_train[idx]
-            losses = self.bank.backward(x, y, self._eps_t)  # at the current weights
-            if not bool((losses < DIVERGED_LOSS).all()):  # NaN fails this test too
-                before = self.step_count
-                self._diverge()
-                done -= before - self.step_count  # the step that made these weights is undone
-                break
-            self._good.copy_(self.bank.flat.detach())  # these weights have a finite loss: keep them
-            self._good_step = self.step_count
-            self.opt.step()
-            self.step_count += 1
-            done += 1
-        return done
+        """Take up to n optimizer steps for every model; returns how many were taken (0 once diverged).
+
+        The same code steps many sessions as one batch on the server (engine/batch.py): alone is a batch of one.
+        """
+        from .batch import step_sessions
+
+        return step_sessions([self], n)[0]
 
     def _diverge(self) -> None:
         """Stop on NaN/inf: go back to the last weights with a finite loss, with a fresh optimizer."""
@@ -207,32 +187,19 @@ class TrainingSession:
         at) and only moves the display subsample: the live path measures every few frames and
         animates the points on every frame. Neither ever returns NaN: see `_diverge`.
         """
-        with torch.no_grad():
-            if metrics or self._measured is None:
-                acts_s, logits_s = self._measure()
-            else:
-                acts_s, logits_s = self.bank(self._x_display)  # (M, S, d), (M, S, K)
-                if not bool(torch.isfinite(logits_s).all()):
-                    acts_s, logits_s = self._measure()
-            w, b = self.bank.templates()  # (M, K, d), (M, K)
-            points, templates, self._basis = project_bank(acts_s, w, b, self._basis)
-            probs = torch.softmax(logits_s, dim=-1)  # (M, S, K)
-            grid = None
-            if regions and self._grid is not None:
-                z = self.bank(self._grid)[1]  # (M, G·G, K)
-                z_max, z_arg = z.max(dim=-1)
-                grid = (1.0 / (z - z_max.unsqueeze(-1)).exp_().sum(dim=-1), z_arg.to(torch.uint8))  # max p, argmax
-        def cpu(t: torch.Tensor) -> np.ndarray:
-            return t.to("cpu").numpy()
+        from .batch import snapshot_sessions
 
-        points_np, templates_np, probs_np = cpu(points), cpu(templates), cpu(probs)
-        self._snapshots += 1
+        return snapshot_sessions([self], [regions], [metrics])[0]
+
+    def _make_snapshot(self, points: np.ndarray, templates: np.ndarray, probs: np.ndarray,
+                       grid: tuple[np.ndarray, np.ndarray] | None) -> Snapshot:
+        """The snapshot from this session's arrays (M, ...) and its last measured metrics."""
         runs = []
         for m, measured in enumerate(self._measured or []):
-            run = RunSnapshot(name=self.names[m], eps=self.eps_values[m], points=points_np[m],
-                              templates=templates_np[m], probs=probs_np[m], **measured)
+            run = RunSnapshot(name=self.names[m], eps=self.eps_values[m], points=points[m],
+                              templates=templates[m], probs=probs[m], **measured)
             if grid is not None:
-                run.region_conf, run.region_class = cpu(grid[0][m]), cpu(grid[1][m])
+                run.region_conf, run.region_class = grid[0][m], grid[1][m]
             runs.append(run)
         idx = self.display_idx
         snap = Snapshot(
@@ -243,58 +210,6 @@ class TrainingSession:
             snap.inputs = self.data.x_train[idx]
             snap.region_extent = self.region_extent
         return snap
-
-    def _measure(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Every metric, for the whole bank in a few batched ops over all training and validation points.
-
-        Stores per-run metrics, reliability bins and class-template distances in `_measured`; returns
-        the display subsample's activations and logits from the same forward pass.
-        """
-        n = self.data.y_train.size
-        acts, logits = self.bank(self._x_all)  # (M, N + V, d), (M, N + V, K)
-        if not bool(torch.isfinite(logits).all()):
-            self._diverge()
-            acts, logits = self.bank(self._x_all)
-        w, b = self.bank.templates()  # (M, K, d), (M, K)
-        bank = M.measure_bank(acts, logits, w, b, self._eps_t, self._labels)
-        noisy = bool(self.data.flipped.any())
-        measured = []
-        for m, eps_m in enumerate(self.eps_values):
-            values: dict[str, float | None] = {"eps": eps_m, "steps": self.step_count}
-            values.update({name: column[m] for name, column in bank.scalars.items()
-                           if name != "train_acc_clean" or noisy})
-            values["loss_floor"] = loss_floor(eps_m, K)
-            values["optimal_logit_gap"] = finite(optimal_logit_gap(eps_m, K))
-            entry: dict[str, Any] = {"reliability": bank.reliability[m], "class_distances": bank.class_distances[m]}
-            if m == 0 and not self.is_sweep:
-                entry["reliability_ts"] = self._calibrate(logits[0, n:], values)
-            entry["metrics"] = {key: finite(val) for key, val in values.items()}
-            measured.append(entry)
-        self._measured = measured
-        di = self._display_t
-        return acts[:, di], logits[:, di]
-
-    def _calibrate(self, logits_val: torch.Tensor, out: dict[str, float | None]) -> M.Reliability:
-        """Temperature scaling of the baseline (paper §3): T fitted on validation NLL.
-
-        T is refitted about once a second, and sooner while training is young (whenever the step
-        count has grown by a quarter since the last fit), so an early fit is not carried along. When
-        every validation point is already right, sharpening always lowers the NLL, so T runs to its
-        lower bound and the scaled ECE to 0: the page says so instead of presenting it as a result.
-        """
-        z, y = logits_val.to(torch.float64), self.y_val
-        young = self.step_count >= 1.25 * self._t_step + 10
-        if self._temperature is None or young or self._snapshots % TEMPERATURE_EVERY == 1:
-            self._temperature, self._t_step = M.fit_temperature(z, y), self.step_count
-            self._calibrated = None
-        if self._calibrated is None or self._snapshots % 3 == 1:  # the scaled reliability: every 3rd snapshot
-            scaled = z / self._temperature
-            self._calibrated = (M.reliability(scaled, y), M.nll(scaled, y))
-        rel_ts, nll_ts = self._calibrated
-        out["temperature"] = self._temperature
-        out["temperature_at_bound"] = float(not M.T_MIN * 1.01 < self._temperature < M.T_MAX / 1.01)
-        out["ece_ts"], out["val_nll_ts"] = rel_ts.ece, nll_ts
-        return rel_ts
 
     def run_metrics(self) -> dict[str, dict[str, float | None]]:
         """The latest metrics per run name (takes a snapshot)."""

@@ -15,8 +15,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import app.engine.batch as batch_module
 import app.engine.session as session_module
-from app.engine.bank import ModelBank
 from app.engine.loss import loss_floor, optimal_logit_gap
 from app.engine.session import TrainingSession
 from app.protocol.messages import RunConfig
@@ -226,15 +226,17 @@ def test_reset_starts_again_from_step_zero() -> None:
 # ---- batches -------------------------------------------------------------------------------------------
 @pytest.fixture
 def recorded_batches(monkeypatch: pytest.MonkeyPatch) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Every (x, y) minibatch the session trains on, recorded where each step's gradient is computed."""
+    """Every (x, y) minibatch the session trains on (its first model's: all its models see the same),
+    recorded where each step's gradient is computed."""
     seen: list[tuple[np.ndarray, np.ndarray]] = []
-    real = ModelBank.backward
+    real = batch_module.backward_rows
 
-    def recording(bank: Any, x: torch.Tensor, y: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
-        seen.append((x.numpy().copy(), y.numpy().copy()))
-        return real(bank, x, y, eps)
+    def recording(params: Any, grads: Any, x: torch.Tensor, y: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+        torch.testing.assert_close(x[0], x[-1])  # every model of the session sees the same minibatch
+        seen.append((x[0].numpy().copy(), y[0].numpy().copy()))
+        return real(params, grads, x, y, eps)
 
-    monkeypatch.setattr(ModelBank, "backward", recording)
+    monkeypatch.setattr(batch_module, "backward_rows", recording)
     return seen
 
 
