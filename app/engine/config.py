@@ -56,6 +56,13 @@ LIMITS: dict[str, Limit] = {
     "speed": Limit(1, MAX_SPEED, integer=True),
     "fps": Limit(1, MAX_FPS, integer=True),
     "n": Limit(1, MAX_SPEED, integer=True),  # steps in one `step` message
+    # the distillation lab (engine/distill.py): softening temperature, hard-label weight, phases, student size
+    "temperature": Limit(0.1, 20.0),
+    "alpha": Limit(0.0, 1.0),
+    "teacher_steps": Limit(1, 100_000, integer=True),
+    "student_steps": Limit(1, 100_000, integer=True),
+    "student_hidden": Limit(1, 512, integer=True),
+    "student_penultimate": Limit(2, 256, integer=True),
 }
 CHOICES: dict[str, tuple[str, ...]] = {
     "dataset": DATASETS,
@@ -73,7 +80,10 @@ TABLE_POINTS = 600  # digits, wine and iris ship with fewer training points than
 
 
 LABELS = {"eps": "ε", "lr": "the learning rate", "label_noise": "label noise", "n": "the number of steps",
-          "weight_decay": "weight decay", "batch_size": "the batch size", "display_points": "display points"}
+          "weight_decay": "weight decay", "batch_size": "the batch size", "display_points": "display points",
+          "temperature": "the temperature T", "alpha": "α (the weight of the hard labels)",
+          "teacher_steps": "the teachers' steps", "student_steps": "the students' steps",
+          "student_hidden": "the students' hidden width", "student_penultimate": "the students' penultimate dimension"}
 
 
 class ConfigError(ValueError):
