@@ -1,7 +1,9 @@
-"""Command line: `python -m app serve | run | sweep`.
+"""Command line: `python -m app serve | run | sweep | distill`.
 
 run   trains the twin (ε = 0 and ε) and prints a table, or one JSON object with --json.
 sweep trains one model per ε as one vectorized bank; --json, --csv FILE, --html FILE.
+distill trains two teachers (ε = 0 and ε), then one student each on its teacher's softened probabilities;
+      --json, --csv FILE, --html FILE.
 serve serves the live explorer (uvicorn; workers = CPU count in production).
 Bad flags give one clear line on stderr and exit status 2, never a traceback.
 """
@@ -9,6 +11,7 @@ Bad flags give one clear line on stderr and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
 import re
@@ -35,9 +38,10 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _add_run_flags(p: argparse.ArgumentParser) -> None:
+def _add_run_flags(p: argparse.ArgumentParser, steps: bool = True) -> None:
     p.add_argument("--dataset", help="blobs, digits, digits-similar, wine or iris (default blobs)")
-    p.add_argument("--steps", type=int, default=3000, help="optimizer steps (default 3000)")
+    if steps:
+        p.add_argument("--steps", type=int, default=3000, help="optimizer steps (default 3000)")
     p.add_argument("--seed", type=int, help="seeds data, initial weights and batches (default 0)")
     p.add_argument("--lr", type=float, help="learning rate (default 0.01)")
     p.add_argument("--optimizer", help="adam (default) or sgd")
@@ -70,7 +74,22 @@ def build_parser() -> Parser:
     sweep.add_argument("--eps", default="0:0.5:0.05", help="START:STOP:STEP or a comma list (default 0:0.5:0.05)")
     sweep.add_argument("--csv", metavar="FILE", help="write the results as CSV")
     sweep.add_argument("--html", metavar="FILE", help="write a standalone Plotly report")
+    _add_distill_parser(sub)
     return parser
+
+
+def _add_distill_parser(sub: Any) -> None:
+    p = sub.add_parser("distill", help="distil two teachers (ε = 0 and ε) into two students and report")
+    _add_run_flags(p, steps=False)
+    p.add_argument("--eps", type=float, help="the smoothed teacher's ε, 0 to 1 (default 0.1)")
+    p.add_argument("--temperature", type=float, help="softening temperature T (default 1)")
+    p.add_argument("--alpha", type=float, help="weight of the hard labels' loss, 0 (default: pure distillation) to 1")
+    p.add_argument("--teacher-steps", type=int, help="the teachers' steps (default 3000)")
+    p.add_argument("--student-steps", type=int, help="the students' steps, after the teachers' (default 3000)")
+    p.add_argument("--student-hidden", type=int, help="the students' hidden width (default 8)")
+    p.add_argument("--student-penultimate", type=int, help="the students' penultimate dimension (default 4)")
+    p.add_argument("--csv", metavar="FILE", help="write the four runs as CSV")
+    p.add_argument("--html", metavar="FILE", help="write a standalone Plotly report (the runs over training)")
 
 
 def parse_eps_list(spec: str) -> list[float]:
@@ -161,8 +180,7 @@ def train(config: RunConfig, steps: int, sweep_eps: list[float] | None, quiet: b
     return {"config": cfg, "runs": {name: {k: m.get(k) for k in REPORT_KEYS} for name, m in runs.items()}}
 
 
-def _table(rows: dict[str, dict[str, Any]]) -> str:
-    keys = REPORT_KEYS
+def _table(rows: dict[str, dict[str, Any]], keys: Sequence[str] = REPORT_KEYS) -> str:
     names = list(rows)
     width = max(12, *(len(n) for n in names))
     out = ["".ljust(20) + "".join(n.rjust(width + 2) for n in names)]
@@ -188,6 +206,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 print(_table(result["runs"]))
             return 0
+        if args.command == "distill":
+            return distill(args)
         sweep_eps = parse_eps_list(args.eps)
         result = train(config_from_args(args, None), args.steps, sweep_eps, args.quiet)
         runs = list(result["runs"].values())
@@ -208,6 +228,85 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"{err.strerror or err} ({getattr(err, 'filename', '')})")
     except KeyboardInterrupt:
         return 130
+
+
+TEACHER_KEYS = ("eps", "steps", "train_loss", "train_acc", "val_acc", "val_nll", "ece", "mean_confidence",
+                "logit_gap", "similar_share", "similar_share_per_point")
+STUDENT_KEYS = ("teacher_eps", "steps", "train_loss", "hard_train_loss", "train_acc", "val_acc", "val_nll", "ece",
+                "mean_confidence", "agreement", "similar_share", "similar_share_per_point")
+DISTILL_FLAGS = ("temperature", "alpha", "teacher_steps", "student_steps", "student_hidden", "student_penultimate")
+
+
+def distill(args: argparse.Namespace) -> int:
+    """`distill`: teachers, then students; one JSON object {temperature, alpha, teachers, students} with --json."""
+    from .engine.config import ConfigError
+    from .engine.distill import DistillSettings
+
+    config = config_from_args(args, args.eps)
+    changes: dict[str, Any] = {}
+    for name in DISTILL_FLAGS:
+        value = getattr(args, name)
+        if value is not None:
+            try:
+                DistillSettings(**{name: value})
+            except ConfigError as err:
+                raise UsageError(f"--{name.replace('_', '-')}: {err}") from None
+            changes[name] = value
+    settings = DistillSettings(**changes)
+    if args.html and importlib.util.find_spec("plotly") is None:
+        raise UsageError("--html needs the plotly package: pip install 'label-smoothing-explorer[report]'")
+    result, history = train_distill(config, settings, args.quiet, record=bool(args.html))
+    from .report import write_distill_csv, write_distill_html
+
+    if args.csv:
+        write_distill_csv(args.csv, result)
+    if args.html:
+        write_distill_html(args.html, config.as_dict(), result, history)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        rows = {f"{role[:-1]}/{twin}": run for role in ("teachers", "students") for twin, run in result[role].items()}
+        print(f"T = {settings.temperature:g}, α = {settings.alpha:g}")
+        print(_table(rows, list(dict.fromkeys([*TEACHER_KEYS, *STUDENT_KEYS]))))
+    return 0
+
+
+def train_distill(config: RunConfig, settings: Any, quiet: bool,
+                  record: bool = False) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Run the lab to its end: the report and, with `record`, the four runs' metrics about every 1 % of the way."""
+    import torch
+    from tqdm import tqdm
+
+    from .engine.distill import DistillSession
+
+    torch.set_num_threads(1)
+    try:
+        lab = DistillSession(config, settings)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    total = settings.teacher_steps + settings.student_steps
+    chunk = max(1, min(100, total // 100)) if record else 100
+    history: list[dict[str, Any]] = []
+    with tqdm(total=total, desc="distilling", unit="step", file=sys.stderr, disable=quiet, mininterval=0.2) as bar:
+        while lab.step_count < total and not lab.diverged:
+            bar.update(max(0, lab.step(min(chunk, total - lab.step_count))))
+            if record:
+                snap = lab.snapshot()
+                history.append({"step": snap.step, "phase": snap.phase, "student_step": snap.student_step,
+                                "runs": {r.name: r.metrics for r in snap.frame.runs}})
+    if lab.diverged:
+        print(f"warning: {lab.diverged}", file=sys.stderr)
+    runs = lab.run_metrics()
+
+    def pick(name: str, keys: Sequence[str]) -> dict[str, Any]:
+        return {k: runs[name].get(k) for k in keys}
+
+    result = {
+        "temperature": settings.temperature, "alpha": settings.alpha,
+        "teachers": {twin: pick(f"teacher/{twin}", TEACHER_KEYS) for twin in ("baseline", "smoothed")},
+        "students": {twin: pick(f"student/{twin}", STUDENT_KEYS) for twin in ("baseline", "smoothed")},
+    }
+    return result, history
 
 
 def _fail(message: str) -> int:
