@@ -156,6 +156,7 @@ class DistillSession:
         self._teacher_snap: Snapshot | None = None
         self._student_snap: Snapshot | None = None  # the untrained students, shown while the teachers train
         self._extras: tuple[list[dict[str, float | None]], dict[str, Any]] | None = None
+        self._measured_at = -1  # the step of the last measured snapshot
         self._point = _bar_point(teachers.data, teachers.display_idx, self.pair)
 
     # ---- what the live session reads ----------------------------------------------------------
@@ -290,9 +291,11 @@ class DistillSession:
         """The four runs (teachers, students) with their metrics, similar-class shares and the bar point's p_T.
 
         While the teachers train, the students are shown as they start; then the teachers as they ended.
+        A finished lab is always measured once more, so its last numbers are its final ones.
         `regions` is accepted for the live session's sake: the lab shows no decision regions.
         """
         phase = self.phase
+        metrics = metrics or (phase == DONE and self._measured_at != self.step_count)
         if phase == TEACHERS:
             teachers = self.teachers.snapshot(metrics=metrics)
             if self._student_snap is None:
@@ -305,6 +308,7 @@ class DistillSession:
             teachers, students = self._teacher_snap, self.students.snapshot(metrics=metrics)
         if metrics or self._extras is None:
             self._extras = self._measure_extras()
+            self._measured_at = self.step_count
         extras, point = self._extras
         runs = []
         for i, run in enumerate([*teachers.runs, *students.runs]):

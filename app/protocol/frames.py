@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..engine.distill import DistillSnapshot
 from ..engine.measure import Reliability
 from ..engine.session import SMOOTHED, Snapshot
 
@@ -94,6 +95,20 @@ def encode(header: dict[str, Any], arrays: list[tuple[str, np.ndarray]]) -> byte
 def encode_snapshot(snap: Snapshot, *, playing: bool = False, steps_per_s: float = 0.0,
                     mode: str = "twin") -> bytes:
     return encode(snapshot_header(snap, playing=playing, steps_per_s=steps_per_s, mode=mode), snapshot_arrays(snap))
+
+
+def distill_header(snap: DistillSnapshot, *, playing: bool = False, steps_per_s: float = 0.0) -> dict[str, Any]:
+    """A distillation-lab frame's header: the four runs as in a twin's frame (teachers, then students, by name),
+    mode "distill", and `distill`: the phase, each phase's steps, T, α, the similar pair and the bar point."""
+    header = snapshot_header(snap.frame, playing=playing, steps_per_s=steps_per_s, mode="distill")
+    header["distill"] = {"phase": snap.phase, "teacher_step": snap.teacher_step, "student_step": snap.student_step,
+                         **snap.settings.as_dict(), "pair": list(snap.pair), "point": snap.point}
+    return header
+
+
+def encode_distill(snap: DistillSnapshot, *, playing: bool = False, steps_per_s: float = 0.0) -> bytes:
+    """A distillation-lab snapshot as one binary frame: the twin's format with four runs (docs/protocol.md)."""
+    return encode(distill_header(snap, playing=playing, steps_per_s=steps_per_s), snapshot_arrays(snap.frame))
 
 
 def decode(message: bytes) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

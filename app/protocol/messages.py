@@ -87,6 +87,8 @@ class Set(Message):
     lr: float | None = _number("lr", None, "learning rate")
     speed: int | None = _number("speed", None, "training steps per frame")
     fps: int | None = _number("fps", None, "frames per second cap")
+    temperature: float | None = _number("temperature", None, "the distillation lab's softening temperature T")
+    alpha: float | None = _number("alpha", None, "the distillation lab's weight of the hard labels")
 
 
 class Reset(Message):
@@ -102,9 +104,28 @@ class Sweep(Message):
     config: dict[str, Any] = Field(default_factory=dict)
 
 
-Control = Annotated[Play | Pause | Step | Set | Reset | Sweep, Field(discriminator="type")]
+class Distill(Message):
+    """Switch this connection to the distillation lab (engine/distill.py): two teachers (ε = 0 and ε) train,
+    then one student each learns from its teacher's softened probabilities. Fields left out take the lab's
+    defaults; `config` holds the teachers' RunConfig fields to change, the others keep their value."""
+
+    type: Literal["distill"]
+    config: dict[str, Any] = Field(default_factory=dict)
+    temperature: float | None = _number("temperature", None, "softening temperature T")
+    alpha: float | None = _number("alpha", None, "weight of the hard labels' loss (0: pure distillation)")
+    teacher_steps: int | None = _number("teacher_steps", None, "steps the teachers train")
+    student_steps: int | None = _number("student_steps", None, "steps the students train, after the teachers")
+    student_hidden: int | None = _number("student_hidden", None, "the students' hidden width")
+    student_penultimate: int | None = _number("student_penultimate", None, "the students' penultimate dimension")
+
+    def lab_changes(self) -> dict[str, Any]:
+        """The lab settings this message sets (DistillSettings fields)."""
+        return {k: v for k, v in self.model_dump(exclude={"type", "config"}).items() if v is not None}
+
+
+Control = Annotated[Play | Pause | Step | Set | Reset | Sweep | Distill, Field(discriminator="type")]
 _CONTROL = TypeAdapter(Control)
-CONTROL_TYPES = ("play", "pause", "step", "set", "reset", "sweep")
+CONTROL_TYPES = ("play", "pause", "step", "set", "reset", "sweep", "distill")
 
 
 def _allowed_ranges() -> dict[str, str]:
@@ -160,7 +181,7 @@ class ControlError(ValueError):
 ALLOWED = _allowed_ranges()
 
 
-def parse_control(data: Any) -> Play | Pause | Step | Set | Reset | Sweep:
+def parse_control(data: Any) -> Play | Pause | Step | Set | Reset | Sweep | Distill:
     """Validate a decoded JSON control message or raise ControlError with a clear message."""
     if not isinstance(data, dict):
         raise ControlError('a control message must be a JSON object such as {"type": "play"}')

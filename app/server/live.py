@@ -11,11 +11,13 @@ from typing import Any
 
 from .. import __version__
 from ..engine.config import MAX_CONTROLS_PER_SECOND, MAX_FPS, MAX_SPEED, RunConfig
+from ..engine.distill import DistillSession, DistillSettings, DistillSnapshot
 from ..engine.session import TrainingSession
-from ..protocol.frames import encode_snapshot
+from ..protocol.frames import encode_distill, encode_snapshot
 from ..protocol.messages import (
     DIVERGED,
     ControlError,
+    Distill,
     Pause,
     Play,
     Reset,
@@ -32,7 +34,7 @@ REGIONS_EVERY = 6  # decision regions (input-space panel) on every 6th frame, be
 
 class LiveSession:
     def __init__(self, config: RunConfig, *, fps_cap: int = 30, max_steps_per_second: int = 2_000) -> None:
-        self.session = TrainingSession(config)
+        self.session: TrainingSession | DistillSession = TrainingSession(config)
         self.fps_cap = min(fps_cap, MAX_FPS)
         self.fps = self.fps_cap
         self.speed = DEFAULT_SPEED
@@ -53,7 +55,7 @@ class LiveSession:
             raise ControlError(f"too many control messages: at most {MAX_CONTROLS_PER_SECOND} per second")
         self._rate_window.append(now)
 
-    def apply(self, ctrl: Play | Pause | Step | Set | Reset | Sweep) -> None:
+    def apply(self, ctrl: Play | Pause | Step | Set | Reset | Sweep | Distill) -> None:
         """Apply one validated control; raises ControlError (state unchanged) if it cannot be applied."""
         s = self.session
         if isinstance(ctrl, Play):
@@ -69,6 +71,7 @@ class LiveSession:
         elif isinstance(ctrl, Set):
             if ctrl.eps is not None and s.is_sweep:
                 raise ControlError("this connection is running a sweep; its ε values are fixed")
+            _check_lab_set(s, ctrl)
             if ctrl.eps is not None:
                 s.set_eps(ctrl.eps)
             if ctrl.lr is not None:
@@ -77,18 +80,30 @@ class LiveSession:
                 self.speed = ctrl.speed
             if ctrl.fps is not None:
                 self.fps = min(ctrl.fps, self.fps_cap)
+            if isinstance(s, DistillSession):
+                s.set_distill(ctrl.temperature, ctrl.alpha)
         elif isinstance(ctrl, Reset):
             config = merge_config(s.config, ctrl.config)
             self._reset(config, None)
         elif isinstance(ctrl, Sweep):
             config = merge_config(s.config, ctrl.config)
             self._reset(config, list(ctrl.eps))
+        elif isinstance(ctrl, Distill):
+            self._distill(merge_config(s.config, ctrl.config), ctrl.lab_changes())
         self.dirty = True
         self.measure_next = True
 
     def _reset(self, config: RunConfig, sweep_eps: list[float] | None) -> None:
         try:
             self.session = TrainingSession(config, sweep_eps)  # built fully before it replaces the old one
+        except ValueError as err:
+            raise ControlError(str(err)) from None
+        self.pending_steps = 0
+        self._steps_log.clear()
+
+    def _distill(self, config: RunConfig, changes: dict[str, Any]) -> None:
+        try:
+            self.session = DistillSession(config, DistillSettings(**changes))  # built before it replaces the old
         except ValueError as err:
             raise ControlError(str(err)) from None
         self.pending_steps = 0
@@ -126,8 +141,12 @@ class LiveSession:
             snap = self.session.snapshot(regions=self.frames % REGIONS_EVERY == 0, metrics=measure)
             if snap.diverged:
                 self.playing = False
-            frame = encode_snapshot(snap, playing=self.playing, steps_per_s=round(self.steps_per_second(), 1),
-                                    mode="sweep" if self.session.is_sweep else "twin")
+            if isinstance(snap, DistillSnapshot):
+                self.playing = self.playing and not snap.finished  # the lab stops by itself after the students
+                frame = encode_distill(snap, playing=self.playing, steps_per_s=round(self.steps_per_second(), 1))
+            else:
+                frame = encode_snapshot(snap, playing=self.playing, steps_per_s=round(self.steps_per_second(), 1),
+                                        mode="sweep" if self.session.is_sweep else "twin")
         if self.session.diverged:
             self.playing, self.pending_steps = False, 0
         return frame
@@ -151,9 +170,20 @@ class LiveSession:
             "eps": s.smoothed_eps,
             "sweep_eps": s.eps_values if s.is_sweep else None,
             "mode": "sweep" if s.is_sweep else "twin",
+            **({"mode": "distill", "distill": s.describe()} if isinstance(s, DistillSession) else {}),
             "config": s.config.as_dict(),
             "class_names": list(s.data.class_names),
             "device": str(s.device),
             "diverged": s.diverged,
             "version": __version__,
         }
+
+
+def _check_lab_set(s: TrainingSession | DistillSession, ctrl: Set) -> None:
+    """Refuse, before anything changes, a `set` the distillation lab cannot take now, or T and α elsewhere."""
+    if isinstance(s, DistillSession):
+        refusal = s.eps_refusal() if ctrl.eps is not None else None
+        if refusal:
+            raise ControlError(refusal)
+    elif ctrl.temperature is not None or ctrl.alpha is not None:
+        raise ControlError("temperature and α belong to the distillation lab; start it with a distill control")
