@@ -209,6 +209,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "distill":
             return distill(args)
         sweep_eps = parse_eps_list(args.eps)
+        if args.html and importlib.util.find_spec("plotly") is None:  # the server's image leaves plotly out
+            raise UsageError("--html needs the plotly package: pip install 'label-smoothing-explorer[report]'")
         result = train(config_from_args(args, None), args.steps, sweep_eps, args.quiet)
         runs = list(result["runs"].values())
         from .report import write_csv, write_html

@@ -1,4 +1,5 @@
-"""Who may open the explorer: same-origin WebSockets only, and the access code when one is set."""
+"""Who may open the explorer: same-origin WebSockets only, and the access code when one is set.
+Who may see the room page (/host, /api/room): the host code, or, without one, this machine's own browser."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from urllib.parse import urlsplit
 
 from starlette.requests import HTTPConnection
 
+from .join import is_loopback_name
 from .settings import Settings
 
 COOKIE = "lse_token"
+HOST_COOKIE = "lse_host"
+FORWARDED = ("forwarded", "x-forwarded-for", "x-real-ip")  # a proxy's request: its client is not this machine
 
 
 def origin_allowed(headers: Mapping[str, str], settings: Settings) -> bool:
@@ -33,3 +37,31 @@ def token_ok(conn: HTTPConnection, settings: Settings) -> bool:
         return True
     given = conn.query_params.get("token") or conn.cookies.get(COOKIE) or ""
     return hmac.compare_digest(given.encode(), settings.access_code.encode())
+
+
+def host_ok(conn: HTTPConnection, settings: Settings) -> bool:
+    """The room page: the host code (query ?code= or the cookie) when HOST_CODE is set, else loopback only.
+
+    Without a code, a request that came through a proxy (it names a forwarded client) is not local,
+    even when the proxy itself runs on this machine.
+    """
+    if settings.host_code:
+        given = conn.query_params.get("code") or conn.cookies.get(HOST_COOKIE) or ""
+        return hmac.compare_digest(given.encode(), settings.host_code.encode())
+    return is_local(conn)
+
+
+def is_local(conn: HTTPConnection) -> bool:
+    if any(name in conn.headers for name in FORWARDED):
+        return False
+    return conn.client is not None and is_loopback_name(conn.client.host)
+
+
+def host_refusal(conn: HTTPConnection, settings: Settings) -> str:
+    """Why host_ok said no, in words for the host."""
+    if not settings.host_code:
+        return ("The room page is open only to a browser on this machine (127.0.0.1) while HOST_CODE is not "
+                "set. Start the server with HOST_CODE=… and open /host?code=… from any machine.")
+    if conn.query_params.get("code") or conn.cookies.get(HOST_COOKIE):
+        return "That host code is not right: open /host?code=… with the HOST_CODE the server was started with."
+    return "The room page needs the host code: open /host?code=… (HOST_CODE)."

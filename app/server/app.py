@@ -24,6 +24,7 @@ from ..engine.bank import resolve_device
 from ..protocol.messages import CLOSE_GOING_AWAY
 from .capacity import SessionRegistry
 from .connection import Busy, explorer_socket
+from .room import Room, sample_every_second
 from .routes import router
 from .settings import Settings
 from .static import StaticFiles
@@ -170,10 +171,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.warm_up:  # first-use costs (allocator, kernels, sklearn imports) before anyone waits
             await asyncio.get_running_loop().run_in_executor(app.state.executor, _warm_up, settings, static)
         undo = _close_sessions_on_signal(app)
+        room = asyncio.create_task(sample_every_second(app.state.room))  # the /host page's numbers
         try:
             yield
         finally:
             undo()
+            room.cancel()
         await close_sessions(app, SHUTDOWN_REASON)  # graceful shutdown: tell every client why
         app.state.executor.shutdown(wait=False, cancel_futures=True)
 
@@ -184,6 +187,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.registry = SessionRegistry(registry_dir, settings.max_sessions)
     app.state.executor = ThreadPoolExecutor(max_workers=settings.compute_threads, thread_name_prefix="train")
     app.state.connections = set()
+    app.state.room = Room(registry_dir, app.state.connections)
     app.state.busy = Busy()
     app.state.shutting_down = False
     app.state.device = resolve_device(settings.device).type

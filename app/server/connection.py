@@ -67,14 +67,17 @@ async def explorer_socket(ws: WebSocket) -> None:
     settings: Settings = app.state.settings
     await ws.accept()
     if not origin_allowed(ws.headers, settings):
+        app.state.room.refused("origin")
         await ws.close(CLOSE_POLICY, "this page's origin may not open an explorer session")
         return
     if not token_ok(ws, settings):
+        app.state.room.refused("code")
         await ws.close(CLOSE_POLICY, "an access code is needed: open the link the host gave you")
         return
     ticket = app.state.registry.acquire()
     if ticket is None:
         n = settings.max_sessions
+        app.state.room.refused("full")
         await ws.close(CLOSE_TRY_AGAIN, f"The explorer is full ({n}/{n}). Try again in a minute.")
         return
     conn = Connection(ws, settings, app.state.executor, app.state.busy)
@@ -157,6 +160,7 @@ class Connection:
             self.sending_since = None
 
     async def error(self, message: str, code: str | None = None) -> None:
+        self.ws.app.state.room.error_sent()  # counted for the room page (app/server/room.py)
         await self.send_text({"type": "error", "message": message, **({"code": code} if code else {})})
 
     async def receive(self) -> None:
@@ -269,5 +273,6 @@ class Connection:
         try:
             async with self.send_lock, self.sending():
                 await self.ws.send_bytes(frame)
+                self.ws.app.state.room.delivered(self)  # counted for the room page (app/server/room.py)
         except GONE:
             pass

@@ -14,10 +14,12 @@ from .. import __version__
 from ..engine.config import RunConfig, page_limits
 from ..engine.loss import CONVENTION, calculate
 from ..engine.scenarios import SCENARIOS
-from .access import COOKIE, token_ok
+from .access import COOKIE, HOST_COOKIE, host_ok, host_refusal, token_ok
+from .join import attendee_urls, qr_svg
 
 router = APIRouter()
 VENDOR_PLOTLY = "vendor/plotly-cartesian-4.1.1.min.js"
+ROOM_REFRESH_MS = 1500  # the room page asks /api/room this often
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -71,6 +73,42 @@ async def healthz(request: Request) -> dict[str, Any]:
         "max_sessions": state.settings.max_sessions,
         "busy_threads": state.busy.value,  # training jobs running in this worker now
     }
+
+
+def _room(request: Request) -> dict[str, Any]:
+    """The room's numbers (app/server/room.py) and the attendee links as this request's browser can share them."""
+    state = request.app.state
+    urls, notes = attendee_urls(state.settings, request.headers.get("host"), request.url.scheme)
+    return dict(state.room.report(state.registry, state.settings, state.device, urls, notes))
+
+
+@router.get("/host", response_class=HTMLResponse)
+async def host_page(request: Request) -> Response:
+    """The workshop host's room page: the attendee link and its QR code, the room's numbers (refreshed)."""
+    settings = request.app.state.settings
+    templates: Jinja2Templates = request.app.state.templates
+    if not host_ok(request, settings):
+        return templates.TemplateResponse(request, "host.html", {
+            "version": __version__, "locked": True, "refusal": host_refusal(request, settings),
+            "ask_code": bool(settings.host_code)}, status_code=401)
+    if settings.host_code and "code" in request.query_params:
+        url = request.url.remove_query_params("code")
+        response: Response = RedirectResponse(url.path + (f"?{url.query}" if url.query else ""), status_code=303)
+        response.set_cookie(HOST_COOKIE, settings.host_code, httponly=True, samesite="strict", max_age=12 * 3600)
+        return response
+    room = _room(request)
+    return templates.TemplateResponse(request, "host.html", {
+        "version": __version__, "locked": False, "qrs": [(url, qr_svg(url)) for url in room["attendee_urls"]],
+        "boot": {"room": room, "refresh_ms": ROOM_REFRESH_MS}})
+
+
+@router.get("/api/room")
+async def api_room(request: Request) -> JSONResponse:
+    """The room page's numbers as JSON for scripts (same protection as /host)."""
+    settings = request.app.state.settings
+    if not host_ok(request, settings):
+        return JSONResponse({"error": host_refusal(request, settings)}, status_code=401)
+    return JSONResponse(_room(request), headers={"cache-control": "no-store"})
 
 
 @router.get("/api/scenarios")

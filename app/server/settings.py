@@ -13,6 +13,10 @@ from typing import Any
 
 from ..engine.config import CHOICES, MAX_FPS
 
+CODES = ("ACCESS_CODE", "HOST_CODE")  # read as they are: an empty value means no code
+HOST_CODE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
 
 def _env(name: str, lo: int | None = None, hi: int | None = None, choices: tuple[str, ...] = ()) -> dict[str, Any]:
     return {"env": name, "lo": lo, "hi": hi, "choices": choices}
@@ -34,6 +38,8 @@ class Settings:
     idle_timeout: float = field(default=900.0, metadata=_env("IDLE_TIMEOUT", 1, 86_400))
     # when set, the page and the WebSocket need it (?token=… sets a cookie)
     access_code: str = field(default="", metadata=_env("ACCESS_CODE"))
+    # when set, the room page /host and /api/room need it (?code=… sets a cookie); unset: this machine only
+    host_code: str = field(default="", metadata=_env("HOST_CODE"))
     # threads per worker process that run training ticks, first come first served: one, so ticks do not
     # fight each other (and the event loop) for the GIL; parallelism comes from processes
     compute_threads: int = field(default=1, metadata=_env("COMPUTE_THREADS", 1, 64))
@@ -43,6 +49,12 @@ class Settings:
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             _check(f, getattr(self, f.name), f.metadata.get("env", f.name))
+        if self.host_code and not HOST_CODE_CHARS.issuperset(self.host_code):
+            raise ValueError("HOST_CODE may hold only letters, digits and - . _ ~ (it goes in a link), "
+                             f"got {self.host_code!r}")
+        if self.host_code and self.host_code == self.access_code:
+            raise ValueError("HOST_CODE must differ from ACCESS_CODE: every attendee knows the access code")
+
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -52,7 +64,7 @@ class Settings:
         for f in dataclasses.fields(cls):
             name = f.metadata.get("env")
             raw = os.environ.get(name, "") if name else ""
-            if name and (raw.strip() or name == "ACCESS_CODE"):
+            if name and (raw.strip() or name in CODES):
                 values[f.name] = _check(f, _parse(name, raw, f.default), name)
             if overrides.get(f.name) is not None:
                 values[f.name] = _check(f, overrides[f.name], "--" + f.name.replace("_", "-"))
@@ -74,9 +86,9 @@ def _check(f: dataclasses.Field[Any], value: Any, label: str) -> Any:
 
 
 def _parse(name: str, raw: str, default: Any) -> Any:
-    """An environment variable's text as the field's type (ACCESS_CODE is taken as it is, spaces included)."""
+    """An environment variable's text as the field's type (the codes are taken as they are, spaces included)."""
     if isinstance(default, str):
-        return raw if name == "ACCESS_CODE" else raw.strip()
+        return raw if name in CODES else raw.strip()
     try:
         value = int(raw.strip())
     except ValueError:

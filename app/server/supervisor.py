@@ -13,6 +13,7 @@ import tempfile
 
 from ..engine.bank import resolve_device
 from ..engine.config import MAX_MESSAGE_BYTES
+from .join import ALL, attendee_urls, is_loopback_name
 from .settings import Settings
 
 
@@ -40,6 +41,7 @@ def serve(args: argparse.Namespace) -> int:
         raise ServeError(f"cannot listen on {settings.host}:{settings.port}: {err.strerror}") from None
     print(f"Label Smoothing Explorer on http://{settings.host}:{settings.port} "
           f"({workers} worker{'s' if workers > 1 else ''}, device {settings.device})", flush=True)
+    print("\n".join(welcome(settings)), flush=True)
     try:
         if workers == 1:
             _run_worker(settings.host, settings.port, reuse_port=False)
@@ -50,6 +52,24 @@ def serve(args: argparse.Namespace) -> int:
     finally:
         shutil.rmtree(registry, ignore_errors=True)
     return 0
+
+
+def welcome(settings: Settings) -> list[str]:
+    """What a host needs at start: the attendee link(s) and the room page's address."""
+    urls, notes = attendee_urls(settings)
+    lines = [f"  attendees: {url}" for url in urls] or [f"  attendees: {note}" for note in notes]
+    code = f"?code={settings.host_code}" if settings.host_code else ""
+    if settings.host in ALL or is_loopback_name(settings.host):
+        where = "127.0.0.1" if settings.host in ALL else settings.host.strip("[]")
+        where = f"[{where}]" if ":" in where else where
+        lines.append(f"  host page: http://{where}:{settings.port}/host{code}"
+                     + ("" if code else "   (this machine's browser only; set HOST_CODE to open it elsewhere)"))
+    elif code:
+        lines.append(f"  host page: http://{settings.host}:{settings.port}/host{code}")
+    else:
+        lines.append(f"  host page: set HOST_CODE to open http://{settings.host}:{settings.port}/host "
+                     "(it listens on no loopback address)")
+    return lines
 
 
 APP = "app.server.app:create_app_from_env"

@@ -1,0 +1,218 @@
+"""The room, as the workshop host's page /host and GET /api/room show it, gathered from every worker.
+
+Each worker counts what its own sessions get: a frame delivered, an error sent, a connection refused
+(hooks in connection.py, each one dictionary update or deque append on the worker's event loop, where
+every hook runs, so no lock). Once a second `Room.sample` turns those counts into rates over the last
+few seconds (per session: frames delivered and training steps per second; per worker: CPU) and writes
+them, a few hundred bytes of JSON, to `w-<pid>-<id>.json` beside the session registry's files
+(capacity.py). `Room.report` adds up the files of the live workers. docs/architecture.md, "The room".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import statistics
+import time
+import uuid
+from collections import deque
+from collections.abc import Iterable
+from typing import Any
+
+from .capacity import SessionRegistry, _alive, _remove
+from .settings import Settings
+
+SAMPLE_EVERY = 1.0  # seconds between samples (and stats files)
+WINDOW = 3.0  # seconds of samples a rate is taken over
+STALE_AFTER = 5.0  # a worker's file older than this is left out (the worker hangs, or has just gone)
+MINUTE = 60.0
+FALLING = 0.8  # frame rates are falling when the median session gets less than this share of the fps it asks
+BUSY = 75.0  # ... and it is the machine's doing when its CPUs are this busy (%), or the busiest worker is
+MAX_EVENTS = 10_000  # errors and refusals remembered per worker, at most (a minute of a storm)
+REFUSALS = ("full", "code", "origin")
+log = logging.getLogger(__name__)
+
+
+def _median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 1) if values else None
+
+
+class Room:
+    """One worker's counts and samples. `connections` is the app's set of open Connection objects."""
+
+    def __init__(self, directory: str, connections: set[Any]) -> None:
+        self.directory, self.connections = directory, connections
+        self.file = os.path.join(directory, f"w-{os.getpid()}-{uuid.uuid4().hex[:8]}.json")
+        self.frames: dict[Any, int] = {}  # connection → frames delivered since it opened
+        self.errors: deque[float] = deque(maxlen=MAX_EVENTS)  # when an error message went to a client
+        self.refusals: deque[tuple[float, str]] = deque(maxlen=MAX_EVENTS)
+        # (time, CPU seconds of this process, the machine's (busy, all) CPU ticks,
+        #  {connection: (frames, steps, playing, fps asked)})
+        self.samples: deque[tuple[float, float, tuple[int, int], dict[Any, tuple[int, int, bool, int]]]] = deque()
+        self.latest: dict[str, Any] = {}
+
+    # ---- hooks (connection.py): as cheap as they can be -------------------------------------------------
+    def delivered(self, conn: Any) -> None:
+        self.frames[conn] = self.frames.get(conn, 0) + 1
+
+    def error_sent(self) -> None:
+        self.errors.append(time.monotonic())
+
+    def refused(self, reason: str) -> None:
+        """A connection refused: "full" (the session cap), "code" (no access code) or "origin"."""
+        self.refusals.append((time.monotonic(), reason))
+
+    # ---- once a second ----------------------------------------------------------------------------------
+    def sample(self) -> dict[str, Any]:
+        """This worker's stats now (rates over the last WINDOW seconds), also kept as `latest`."""
+        now = time.monotonic()
+        cpu = sum(os.times()[:2])
+        machine = machine_ticks()
+        seen: dict[Any, tuple[int, int, bool, int]] = {}
+        for conn in list(self.connections):
+            live = getattr(conn, "live", None)
+            if live is not None:
+                seen[conn] = (self.frames.get(conn, 0), int(live.session.step_count), bool(live.playing),
+                              int(live.fps))
+        for gone in [c for c in self.frames if c not in self.connections]:
+            del self.frames[gone]
+        if not self.samples or now - self.samples[-1][0] >= SAMPLE_EVERY / 2:
+            self.samples.append((now, cpu, machine, seen))  # a /api/room request in between adds none
+        while len(self.samples) > 1 and now - self.samples[0][0] > WINDOW + SAMPLE_EVERY / 2:
+            self.samples.popleft()
+        then, cpu_then, machine_then, before = self.samples[0]
+        busy, ticks = machine[0] - machine_then[0], machine[1] - machine_then[1]
+        span = now - then
+        fps, asked, steps = [], [], []
+        if span >= SAMPLE_EVERY / 2:
+            for conn, (frames, step, playing, want) in seen.items():
+                old = before.get(conn)
+                if old is None or not (playing and old[2]):
+                    continue  # new within the window, or paused at either end: no rate to speak of
+                fps.append(round((frames - old[0]) / span, 1))
+                asked.append(want)
+                steps.append(round(max(step - old[1], 0) / span, 1))  # a reset starts the count again
+        while self.errors and now - self.errors[0] > MINUTE:
+            self.errors.popleft()
+        while self.refusals and now - self.refusals[0][0] > MINUTE:
+            self.refusals.popleft()
+        refused = {reason: 0 for reason in REFUSALS}
+        for _, reason in self.refusals:
+            refused[reason] = refused.get(reason, 0) + 1
+        self.latest = {
+            "pid": os.getpid(),
+            "time": time.time(),
+            "sessions": len(self.connections),
+            "cpu_percent": round(100 * (cpu - cpu_then) / span, 1) if span > 0 else None,
+            "machine_busy_percent": round(100 * busy / ticks, 1) if ticks > 0 else None,
+            "fps": fps, "fps_asked": asked, "steps_per_s": steps,
+            "errors": len(self.errors), "refused": refused,
+        }
+        return self.latest
+
+    def write(self) -> None:
+        """This worker's latest sample as its stats file (written aside, then renamed: readers never see half)."""
+        part = self.file + ".part"
+        with open(part, "w") as fh:
+            json.dump(self.latest, fh)
+        os.replace(part, self.file)
+
+    def remove(self) -> None:
+        _remove(self.file)
+
+    # ---- the room: every worker -------------------------------------------------------------------------
+    def others(self) -> list[dict[str, Any]]:
+        """The latest stats of the other live workers of this server, from their files."""
+        out = []
+        for name in os.listdir(self.directory):
+            path = os.path.join(self.directory, name)
+            if not (name.startswith("w-") and name.endswith(".json")) or path == self.file:
+                continue
+            if not _alive(int(name.split("-")[1])):
+                _remove(path)
+                continue
+            try:
+                with open(path) as fh:
+                    stats = json.load(fh)
+            except (OSError, ValueError):
+                continue  # gone between listing and reading
+            if isinstance(stats, dict) and time.time() - float(stats.get("time", 0)) < STALE_AFTER:
+                out.append(stats)
+        return out
+
+    def report(self, registry: SessionRegistry, settings: Settings, device: str,
+               attendee_urls: list[str], notes: list[str]) -> dict[str, Any]:
+        """What /api/room answers and /host shows."""
+        workers = sorted([self.sample(), *self.others()], key=lambda w: int(w["pid"]))
+        fps = [f for w in workers for f in w["fps"]]
+        asked = [a for w in workers for a in w["fps_asked"]]
+        refused = {reason: sum(int(w["refused"].get(reason, 0)) for w in workers) for reason in REFUSALS}
+        loads = [float(w[key]) for w in workers for key in ("cpu_percent", "machine_busy_percent")
+                 if w.get(key) is not None]
+        return {
+            "sessions": registry.count(),
+            "max_sessions": settings.max_sessions,
+            "workers": [{"pid": w["pid"], "sessions": w["sessions"], "cpu_percent": w["cpu_percent"]}
+                        for w in workers],
+            "cpus": len(os.sched_getaffinity(0)),
+            "playing": len(fps),
+            "fps_cap": settings.fps_cap,
+            "fps_min": min(fps) if fps else None,
+            "fps_median": _median(fps),
+            "fps_asked_median": _median([float(a) for a in asked]),
+            "steps_per_s_median": _median([s for w in workers for s in w["steps_per_s"]]),
+            "errors_last_minute": sum(int(w["errors"]) for w in workers),
+            "refused_last_minute": sum(refused.values()),
+            "refused_by_reason": refused,
+            "device": device,
+            "attendee_urls": attendee_urls,
+            "notes": notes,
+            "machine_busy_percent": workers[0].get("machine_busy_percent"),
+            "warning": falling_warning(fps, asked, settings.fps_cap, max(loads, default=0.0)),
+        }
+
+
+def falling_warning(fps: Iterable[float], asked: Iterable[int], fps_cap: int, load: float) -> str | None:
+    """The warning line when the playing sessions' median gets less than FALLING of the fps they ask for.
+
+    `load`: how busy the machine's CPUs or the busiest worker are (%). Below BUSY the machine has room to
+    spare and the frames are lost elsewhere (slow browsers, a slow network), which the line says instead.
+    """
+    got, want = list(fps), list(asked)
+    if not got or statistics.median(got) >= FALLING * statistics.median(want):
+        return None
+    if load < BUSY:
+        return "attendees get fewer frames than they ask while the CPUs have room: slow browsers or network?"
+    if fps_cap > 10:
+        return "frame rates are falling: set FPS_CAP=10 or add a machine"
+    return "frame rates are falling: lower MAX_SESSIONS or add a machine"
+
+
+def machine_ticks() -> tuple[int, int]:
+    """The machine's CPU time so far, (busy, all), in clock ticks (/proc/stat; (0, 0) where there is none)."""
+    try:
+        with open("/proc/stat") as fh:
+            fields = [int(v) for v in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields[:8]) - idle, sum(fields[:8])
+
+
+async def sample_every_second(room: Room) -> None:
+    """The worker's sampler (started by the app's lifespan): sample, write the stats file, sleep; at the end
+    the file goes. A failed write (a full disk) is tried again next second; the sessions never notice."""
+    try:
+        while True:
+            try:
+                room.sample()
+                room.write()
+            except OSError:
+                pass
+            except Exception:  # a bug here must not take anything else down: say so, keep sampling
+                log.exception("sampling the room's numbers failed")
+            await asyncio.sleep(SAMPLE_EVERY)
+    finally:
+        room.remove()
