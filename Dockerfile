@@ -19,19 +19,25 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_ROOT_USER_ACTION=ignore
 
-# 1. torch alone, first: the largest layer, reused as long as the index does not change. Its C++
-#    headers (~60 MB) only serve extension builds, and the image has no compiler: dropped.
+# 1. torch alone, first: the largest layer, reused as long as the index does not change. What only
+#    serves building and testing torch itself is dropped: its C++ headers (include/, ~60 MB; the image
+#    has no compiler), its C++ test programs (test/, ~83 MB) and the test programs and protoc in bin/
+#    (~45 MB; torch_shm_manager stays).
 RUN if [ -n "$TORCH_INDEX_URL" ]; then \
         pip install --no-cache-dir --index-url "$TORCH_INDEX_URL" "torch>=2.2,<3"; \
     else \
         pip install --no-cache-dir "torch>=2.2,<3"; \
     fi \
- && rm -rf "$(python -c 'import os, torch; print(os.path.dirname(torch.__file__))')/include"
+ && cd "$(python -c 'import os, torch; print(os.path.dirname(torch.__file__))')" \
+ && rm -rf include test \
+ && find bin -type f ! -name torch_shm_manager -delete
 
 WORKDIR /srv/app
 
 # 2. The project's other dependencies, reused while pyproject.toml does not change: install the project
-#    from a stub package, then remove the project itself (its dependencies stay).
+#    from a stub package, then remove the project itself (its dependencies stay). Only what the server
+#    runs: scikit-learn (and scipy) and plotly are test and report extras; the datasets ship in the
+#    package (app/engine/tables.npz).
 COPY pyproject.toml README.md ./
 RUN mkdir app && touch app/__init__.py \
  && pip install --no-cache-dir . \
@@ -52,6 +58,8 @@ RUN pip install --no-cache-dir --no-deps . \
 #   MAX_SESSIONS  open sessions across all workers; newcomers beyond it are asked to wait
 #   FPS_CAP       frames per second per session, at most
 #   ACCESS_CODE   when set, the page and the WebSocket need it (share http://HOST:8000/?token=CODE)
+#   HOST_CODE     when set, the room page /host and /api/room need it (open /host?code=CODE once);
+#                 unset, only a browser on the machine itself may see them, never one through Docker's port
 #   DEVICE        auto | cpu | cuda
 #   IDLE_TIMEOUT  seconds without client activity before a session is closed
 #   MAX_STEPS_PER_SECOND  per-session training rate cap, so one attendee cannot starve the others
@@ -59,6 +67,7 @@ ENV WORKERS="" \
     MAX_SESSIONS=60 \
     FPS_CAP=30 \
     ACCESS_CODE="" \
+    HOST_CODE="" \
     DEVICE=auto \
     IDLE_TIMEOUT=900 \
     MAX_STEPS_PER_SECOND=2000

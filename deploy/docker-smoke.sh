@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Docker smoke test: build the image, `compose up`, wait for the healthcheck, run one live WebSocket
 # session through the published port (frames arrive, an ε change is confirmed), `compose down`.
-# Prints the image size and the cold start time (up -> answering, up -> healthy), and writes them to
+# Prints the image size, its own layers' size (the image minus its base, deploy/image-size.sh; fails
+# above IMAGE_OWN_LIMIT_MB, default 950) and the cold start time (up -> answering, up -> healthy), runs
+# the room page's JSON (/api/room, with a HOST_CODE) against that session, and writes the figures to
 # test-artifacts/docker-smoke.json.
 #
 #   bash deploy/docker-smoke.sh        (make docker-smoke)
@@ -44,7 +46,7 @@ say "compose: $("${compose[@]}" version 2>/dev/null | head -1)"
 
 # What compose.yaml reads: this run's values, not whatever the caller's shell or a .env file holds.
 export PORT=$port TAG=$tag TORCH_INDEX_URL=${SMOKE_TORCH_INDEX_URL-}
-export ACCESS_CODE="" DEVICE=auto MAX_SESSIONS=60 FPS_CAP=30 IDLE_TIMEOUT=900
+export ACCESS_CODE="" DEVICE=auto MAX_SESSIONS=60 FPS_CAP=30 IDLE_TIMEOUT=900 HOST_CODE=smoke-room
 export WORKERS=${SMOKE_WORKERS:-}
 dc() { "${compose[@]}" -p "$project" -f "$repo/compose.yaml" "$@"; }
 
@@ -62,8 +64,10 @@ say "building $image (TORCH_INDEX_URL='${TORCH_INDEX_URL}')"
 t_build=$(now)
 docker build --build-arg TORCH_INDEX_URL="$TORCH_INDEX_URL" -t "$image" .
 t_built=$(now)
-image_bytes=$(docker image inspect -f '{{.Size}}' "$image")
-say "image $image: $image_bytes bytes ($((image_bytes / 1000000)) MB), built in $(elapsed "$t_build" "$t_built") s"
+say "built in $(elapsed "$t_build" "$t_built") s"
+sizes=$(bash deploy/image-size.sh "$image" Dockerfile) || { printf '%s\n' "$sizes"; fail "the image is too large"; }
+say "$(printf '%s\n' "$sizes" | head -1)"
+sizes_json=$(printf '%s\n' "$sizes" | tail -1)
 
 dc down -v --remove-orphans >/dev/null 2>&1 || true
 say "starting the explorer on port $port"
@@ -105,11 +109,12 @@ say "healthy after $cold_healthy s (the healthcheck runs every 5 s)"
   "http://127.0.0.1:$port/healthz"
 
 say "one WebSocket session through the published port"
-timeout 120 "$py" -m app.server.smoke --url "ws://127.0.0.1:$port/ws" || fail "the WebSocket session failed (exit $?)"
+timeout 120 "$py" -m app.server.smoke --url "ws://127.0.0.1:$port/ws" --room "http://127.0.0.1:$port/api/room" \
+  --host-code "$HOST_CODE" || fail "the WebSocket session or the room page failed (exit $?)"
 
 ok=1
 mkdir -p test-artifacts
-summary=$(printf '{"image": "%s", "image_bytes": %s, "build_s": %s, "cold_start_http_s": %s, "cold_start_healthy_s": %s, "compose": "%s"}' \
-  "$image" "$image_bytes" "$(elapsed "$t_build" "$t_built")" "$cold_http" "$cold_healthy" "${compose[*]}")
+summary=$(printf '%s, "build_s": %s, "cold_start_http_s": %s, "cold_start_healthy_s": %s, "compose": "%s"}' \
+  "${sizes_json%\}}" "$(elapsed "$t_build" "$t_built")" "$cold_http" "$cold_healthy" "${compose[*]}")
 printf '%s\n' "$summary" >test-artifacts/docker-smoke.json
 say "PASS $summary"
