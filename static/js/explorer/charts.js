@@ -9,7 +9,7 @@ changed and one at the newest step, never a point per measurement.
 */
 
 import { $ } from "../lib/dom.js";
-import { RUN_COLORS, baseLayout, htmlLegend, quiet, react } from "../lib/plots.js";
+import { FONT, RUN_COLORS, baseLayout, htmlLegend, quiet, react } from "../lib/plots.js";
 
 const MAX_POINTS = 400; // per trace; a chart is a few hundred pixels wide
 
@@ -123,9 +123,23 @@ const B = RUN_COLORS.baseline;
 const S = RUN_COLORS.smoothed;
 const m = (run, key) => (e) => (e[run] ? e[run][key] : null);
 
-/** The four line charts of the page, by element id. */
-export function makeLineCharts() {
+/** A chart's layout for the projector view: larger text and room for it. */
+function largeLayout(layout) {
+  const tickfont = { size: 16 };
+  const title = (axis) => (axis && axis.title ? { ...axis.title, font: { size: 17 } } : undefined);
   return {
+    ...layout,
+    font: { ...FONT, size: 17 },
+    margin: { l: 78, r: layout.yaxis2 ? 96 : 20, t: 12, b: 56 },
+    xaxis: { ...(layout.xaxis || {}), tickfont, title: { text: "step", standoff: 6, font: { size: 17 } } },
+    yaxis: { ...(layout.yaxis || {}), tickfont, title: title(layout.yaxis) },
+    ...(layout.yaxis2 ? { yaxis2: { ...layout.yaxis2, tickfont, title: title(layout.yaxis2) } } : {}),
+  };
+}
+
+/** The four line charts of the page, by element id; large: the projector view's text sizes. */
+export function makeLineCharts({ large = false } = {}) {
+  const charts = {
     loss: new LineChart($("loss-chart"), [
       { name: "one-hot train", color: B, value: m("baseline", "train_loss") },
       { name: "one-hot val", color: B, dash: "dot", value: m("baseline", "val_loss") },
@@ -158,4 +172,6 @@ export function makeLineCharts() {
       { name: "one-hot + temperature scaling", color: RUN_COLORS.scaled, dash: "dashdot", value: m("baseline", "ece_ts") },
     ], { yaxis: { title: { text: "ECE", standoff: 4 }, rangemode: "tozero" } }),
   };
+  if (large) for (const chart of Object.values(charts)) chart.layoutExtra = largeLayout(chart.layoutExtra);
+  return charts;
 }

@@ -3,6 +3,8 @@
    imports), loaded async from <head>; lib/socket.js (Session, adoptEarly) adopts the socket and replays what arrived. */
 (function () {
   "use strict";
+  // the projector view (?present=1): its layout from the first paint on (main.js sets the same class)
+  if (/[?&]present=(1|true|yes|on)(&|$)/i.test(location.search)) document.documentElement.classList.add("present");
   if (!("WebSocket" in window)) return;
   var url = (location.protocol === "https:" ? "wss" : "ws") + "://" + location.host + "/ws";
   var early = { url: url, buffer: [], closeEvent: null };

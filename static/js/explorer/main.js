@@ -1,15 +1,16 @@
 /** The explorer page: wires the socket, the controls, the URL state, the history and the renderer.
 
 This module loads async, apart from Plotly.js (a deferred 1.5 MB script that takes most of a second to
-parse here): the socket opens at once, frames are decoded and kept while Plotly loads, and the newest
-one is drawn on the first animation tick after Plotly is ready.
+parse here): the socket opens at once, and the template planes draw the first frame on their canvas
+while Plotly loads; the axes and the charts follow once it is ready. `?present=1` is the projector
+view (html.present in the stylesheet: the planes and two charts large, the controls in a slim bar).
 */
 
 import { $, readBoot, setText } from "../lib/dom.js";
 import { downloadPng, downloadText } from "../lib/download.js";
 import { frameView } from "../lib/frames.js";
 import { applyLimits } from "../lib/limits.js";
-import { NO_PLOTLY, whenPlotly } from "../lib/plots.js";
+import { NO_PLOTLY, loadPlotly } from "../lib/plots.js";
 import { Session } from "../lib/socket.js";
 import { barLegends } from "./bars.js";
 import { Controls, TWO_D, formatEps } from "./controls.js";
@@ -22,12 +23,14 @@ const boot = readBoot();
 applyLimits(document, boot.limits);
 const start = readUrl(boot.defaults, boot.scenarios);
 /** What the page asks for; the server's confirmations arrive as state messages and frames. */
-const state = { settings: start.settings, scenario: start.scenario, hide: start.hide, play: start.play };
+const state = { settings: start.settings, scenario: start.scenario, hide: start.hide, play: start.play, present: start.present };
+document.documentElement.classList.toggle("present", state.present); // early.js did so already, unless it ran late
 const scenarios = Object.fromEntries(boot.scenarios.map((s) => [s.key, s]));
 
 const status = new StatusBar();
 const history = new MetricHistory();
-const renderer = new Renderer();
+const paintInWorker = new URLSearchParams(location.search).get("paint") !== "main"; // ?paint=main: for comparisons
+const renderer = new Renderer({ large: state.present, paintInWorker });
 let resyncControls = false; // after an error, show the settings the server kept
 let awaitingState = false; // a reset was sent: frames of the old run may still come, until the server's state
 
@@ -159,6 +162,7 @@ const controls = new Controls(document.body, {
   },
   onSameScale(on) {
     renderer.sameScale = on;
+    renderer.requestTick();
   },
   onInvalid(message) {
     status.error(message);
@@ -259,7 +263,22 @@ const socket = new Session({
 
 setInterval(() => {
   setText(status.fps, renderer.fps);
+  setText(status.rx, renderer.rx);
 }, 500);
+
+/** The projector view's button that unfolds the full controls over the page (and folds them again). */
+function bindPresentControls() {
+  const button = $("more-controls");
+  const aside = $("controls");
+  const set = (open) => {
+    aside.classList.toggle("open", open);
+    button.setAttribute("aria-expanded", String(open));
+  };
+  button.addEventListener("click", () => set(!aside.classList.contains("open")));
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") set(false);
+  });
+}
 
 // ---- start --------------------------------------------------------------------------------------
 
@@ -272,4 +291,16 @@ showInputPanel(state.settings.dataset);
 saveUrl();
 barLegends();
 renderer.setEps(state.settings.eps);
-whenPlotly(() => renderer.start(), () => status.error(NO_PLOTLY));
+bindPresentControls();
+renderer.start();
+
+/** Plotly.js (preloaded by the template) runs once the first frame has gone to the painter, or after a moment. */
+const PLOTLY_WAIT_MS = 400;
+let plotlyStarted = false;
+function startPlotly() {
+  if (plotlyStarted) return;
+  plotlyStarted = true;
+  loadPlotly($("plotly-preload").href).then(() => renderer.plotlyReady(), () => status.error(NO_PLOTLY));
+}
+renderer.onFirstView = () => setTimeout(startPlotly, 0);
+setTimeout(startPlotly, PLOTLY_WAIT_MS);

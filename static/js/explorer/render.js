@@ -1,47 +1,62 @@
-/** The drawing loop: the template planes show the newest frame only; the other charts take turns.
+/** The drawing loop: the template planes at the display's refresh rate, the other charts taking turns.
 
-Each animation tick draws the two planes when a newer frame has arrived (the frames in between are
-skipped) and nothing else expensive, unless no tick has been free for a while; a tick without a new
-frame redraws at most one other chart, round-robin, each no more often than its interval and only
-when its data changed: the line charts
-and the calibration bars follow the all-point metrics (measured on every few frames, see
-MetricHistory), the decision regions their own frames. A Plotly redraw of a chart costs 10–40 ms in
-software-rendered Chromium (docs/performance.md), so one per tick keeps the planes on time. Nothing here
-needs Plotly before start(): frames that arrive while Plotly.js is still loading are kept (the
-newest one) and drawn on the first tick.
+Each server frame is a target the planes' points move to over one frame period (plane.js): the
+painter (painter.js, in a worker where the browser allows) redraws the point layers on every display
+frame while they move, whatever the server's frame rate, and not at all while nothing moves. The
+page's own animation ticks run when a frame arrives or a chart is due: they keep each plane's axes
+and view up to date and draw at most one other chart, round-robin, each no more often than its
+interval and only when its data changed (a Plotly call costs 10–40 ms in software-rendered Chromium,
+docs/performance.md): the line charts and the calibration bars follow the all-point metrics (measured
+on every few frames, see MetricHistory), the decision regions their own frames. The planes draw
+their first frame before Plotly.js has loaded; the charts wait for it (plotlyReady()).
 */
 
 import { $ } from "../lib/dom.js";
 import { drawConfidence, drawReliability, drawTargets } from "./bars.js";
 import { makeLineCharts } from "./charts.js";
+import { FramePeriod } from "./motion.js";
+import { makePainter } from "./painter.js";
 import { TemplatePlane } from "./plane.js";
 import { readouts } from "./readouts.js";
 import { drawInputPoints, paintRegions } from "./regions.js";
 
-const LINE_CHART_MS = 450; // each line chart appends its new points at most this often
-const BARS_MS = 900; // confidence histogram and reliability diagram
+const LINE_CHART_MS = 1_000; // each line chart appends its new points at most this often
+const BARS_MS = 1_500; // confidence histogram and reliability diagram
 const INPUT_MS = 300; // the input-space charts' points (once per run) and titles (when ε changes)
 const READOUT_MS = 250;
-const STARVE_MS = 400; // when frames come so fast that no tick is free, a tick that draws the planes also
-// takes one chart once this long has passed without any (else the charts would stop at 30 frames/s)
 const FIRST_FRAME_WAIT_MS = 1_000; // after start, the charts wait this long for the first frame to be drawn
 // (its message may still be queued behind Plotly.js's parse: the planes come first)
+const RATE_WINDOW_MS = 1_000; // frames received are counted over the last second
+const TASK_POLL_MS = 100; // a tick is asked for this often, for the charts that are due
 const RUNS = ["baseline", "smoothed"];
 const DEFAULT_NAMES = ["class 0", "class 1", "class 2"];
 
 export class Renderer {
-  constructor() {
-    this.planes = Object.fromEntries(RUNS.map((run) => [run, new TemplatePlane($(`panel-${run}`), run)]));
-    this.charts = makeLineCharts();
+  /** large: the projector view (?present=1): larger text in the charts and on the planes; paintInWorker:
+  false paints the planes on the main thread (`?paint=main`). */
+  constructor({ large = false, paintInWorker = true } = {}) {
+    this.planes = Object.fromEntries(RUNS.map((run) => [run, new TemplatePlane($(`panel-${run}`), run, { large })]));
+    for (const plane of Object.values(this.planes)) plane.onRedraw = () => this.requestTick();
+    const canvases = () => Object.fromEntries(RUNS.map((run) => [run, this.planes[run].canvas]));
+    const paintHere = () => {
+      for (const plane of Object.values(this.planes)) plane.canvas = plane.newCanvas();
+      this.usePainter(makePainter(canvases(), { inWorker: false }));
+    };
+    this.usePainter(makePainter(canvases(), { inWorker: paintInWorker, onFail: paintHere }));
+    this.charts = makeLineCharts({ large });
     this.sameScale = false;
     this.started = false;
+    this.plotly = false; // Plotly.js has loaded: the charts may draw
+    this.onFirstView = null; // called once, when both planes have a view (their first frame can be drawn)
     this.latest = null; // newest frame received
-    this.drawn = null; // the frame the planes show
+    this.tickPending = false;
+    this.period = new FramePeriod();
     this.measured = null; // newest frame with a new measurement of the all-point metrics
     this.regions = null; // newest frame that carries decision regions
     this.classNames = DEFAULT_NAMES;
     this.eps = null; // ε the targets chart should show
-    this.drawTimes = [];
+    this.receiveTimes = []; // when frames arrived (the status bar's frames received per second)
+    this.receiveCount = 0;
     this.cursor = 0;
     this.lastTask = 0; // when an expensive task last ran
     this.shown = {}; // what each task last drew
@@ -81,20 +96,48 @@ export class Renderer {
     this.cheap = this.tasks.filter((t) => t.cheap);
   }
 
-  /** Start the animation loop (Plotly.js is ready). */
+  /** Plotly.js has loaded: the charts draw from the next tick on, the planes get their axes. */
+  plotlyReady() {
+    this.plotly = true;
+  }
+
+  /** Paint the planes with this painter (a worker's, or the main thread's when the worker cannot run). */
+  usePainter(painter) {
+    this.painter = painter;
+    for (const plane of Object.values(this.planes)) plane.attach(painter);
+    if (this.started) this.requestTick();
+  }
+
+  /** Start ticking (the planes draw without Plotly; the charts wait for plotlyReady()). */
   start() {
     if (this.started) return;
     this.started = true;
     this.startedAt = performance.now();
-    const loop = (now) => {
-      requestAnimationFrame(loop);
+    setInterval(() => {
+      if (this.plotly && this.tasks.some((t) => t.dirty())) this.requestTick();
+    }, TASK_POLL_MS);
+    this.requestTick();
+  }
+
+  /** One tick on the next animation frame (once, however often it is asked for). */
+  requestTick() {
+    if (this.tickPending) return;
+    this.tickPending = true;
+    requestAnimationFrame((now) => {
+      this.tickPending = false;
       this.tick(now);
-    };
-    requestAnimationFrame(loop);
+    });
   }
 
   /** A new frame arrived. change: what it did to the history ("new" entry, "replaced" entry, or null). */
-  push(frame, change, history) {
+  push(frame, change, history, now = performance.now()) {
+    this.receiveTimes.push(now);
+    this.receiveCount += 1;
+    const playing = Boolean(frame.header && frame.header.playing);
+    if (playing) this.period.arrive(now);
+    else this.period.reset(); // paused, or one step: the panels show exactly this frame, at once
+    const duration = playing ? this.period.ms : 0;
+    for (const plane of Object.values(this.planes)) plane.setTarget(frame, duration);
     if (change) {
       const entry = history.last;
       for (const chart of Object.values(this.charts)) {
@@ -106,12 +149,14 @@ export class Renderer {
     this.latest = frame;
     this.eps = frame.eps;
     if (frame.extent && frame.runs.baseline && frame.runs.baseline.region_class) this.regions = frame;
+    if (this.started) this.requestTick();
   }
 
   /** Forget the run (after a reset): charts empty, panels rebuild on the next frame. */
   clear() {
     for (const chart of Object.values(this.charts)) chart.clear();
     for (const plane of Object.values(this.planes)) plane.clear();
+    this.period.reset();
     this.latest = null;
     this.measured = null;
     this.regions = null;
@@ -134,11 +179,14 @@ export class Renderer {
     if (this.latest === null) this.eps = eps;
   }
 
-  /** Frames drawn in the last second. */
+  /** Frames drawn in the last second (a frame: one display frame in which the planes were redrawn). */
   get fps() {
-    const now = performance.now();
-    while (this.drawTimes.length && this.drawTimes[0] < now - 1000) this.drawTimes.shift();
-    return this.drawTimes.length;
+    return this.painter.fps;
+  }
+
+  /** Frames received in the last second. */
+  get rx() {
+    return recent(this.receiveTimes, performance.now());
   }
 
   /** A run's ε in the newest frame. */
@@ -154,14 +202,11 @@ export class Renderer {
   }
 
   tick(now) {
-    if (this.latest && this.latest !== this.drawn) {
-      this.drawn = this.latest;
-      this.drawTimes.push(now);
-      this.drawPlanes(this.drawn);
-      if (now - this.lastTask > STARVE_MS) this.runOneTask(now);
-    } else if (this.drawn || now - this.startedAt > FIRST_FRAME_WAIT_MS) {
-      this.runOneTask(now);
-    }
+    this.updatePlanes(now);
+    if (this.painter.tick(now)) this.requestTick(); // painting on the main thread: every frame while moving
+    if (this.receiveTimes.length > 400) this.receiveTimes.splice(0, 200);
+    if (!this.plotly) return;
+    if (this.painter.frames > 0 || now - this.startedAt > FIRST_FRAME_WAIT_MS) this.runOneTask(now);
     for (const task of this.cheap) {
       if (now - task.last >= task.every && task.dirty()) {
         task.last = now;
@@ -184,10 +229,23 @@ export class Renderer {
     }
   }
 
-  drawPlanes(frame) {
+  /** Each plane's view: its own half-width, or both panels' largest with the same-scale option. */
+  updatePlanes(now) {
     const radius = {};
-    for (const run of RUNS) radius[run] = this.planes[run].ease(this.planes[run].need(frame));
-    const shared = Math.max(radius.baseline, radius.smoothed);
-    for (const run of RUNS) this.planes[run].draw(frame, this.sameScale ? shared : radius[run]);
+    for (const run of RUNS) radius[run] = this.planes[run].ease(now);
+    const known = RUNS.map((run) => radius[run]).filter((r) => r !== null);
+    const shared = known.length ? Math.max(...known) : null;
+    for (const run of RUNS) this.planes[run].update(this.sameScale && radius[run] !== null ? shared : radius[run]);
+    if (this.onFirstView && RUNS.every((run) => this.planes[run].view)) {
+      const first = this.onFirstView;
+      this.onFirstView = null; // the painter has all it needs for the first frame
+      first();
+    }
   }
+}
+
+/** How many of the times (ascending, ms) fall in the last second before `now`; older ones are dropped. */
+function recent(times, now) {
+  while (times.length && times[0] < now - RATE_WINDOW_MS) times.shift();
+  return times.length;
 }

@@ -16,7 +16,8 @@ export class StatusBar {
     this.step = $("status-step");
     this.eps = $("status-eps");
     this.steps = $("status-steps");
-    this.fps = $("status-fps");
+    this.fps = $("status-fps"); // frames drawn per second
+    this.rx = $("status-rx"); // frames received per second
     this.device = $("status-device");
     this.conn = $("status-conn");
     this.banner = $("banner");

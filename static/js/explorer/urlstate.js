@@ -1,4 +1,5 @@
-/** Settings ↔ URL query: every control, the scenario, the seed, `hide=` and `play=`, via history.replaceState. */
+/** Settings ↔ URL query: every control, the scenario, the seed, `hide=`, `play=` and the projector view
+`present=1`, via history.replaceState. */
 
 /** The settings applied live (no reset) and those that rebuild the run, each with its type in the URL. */
 const LIVE = { eps: "float", lr: "float", speed: "int", fps: "int" };
@@ -43,11 +44,13 @@ export function readUrl(defaults, scenarios, search = location.search) {
     .map((h) => HIDE_ALIASES[h] || h);
   const playParam = params.get("play");
   const play = playParam === null ? scenario !== null : parseValue("bool", playParam);
-  return { settings, scenario: scenario ? scenario.key : null, hide, play };
+  const present = parseValue("bool", params.get("present")) === true;
+  return { settings, scenario: scenario ? scenario.key : null, hide, play, present };
 }
 
-/** The query string for a state (every field written, so a link survives changed defaults). */
-export function queryFor({ settings, scenario, hide, play }) {
+/** The query string for a state (every field written, so a link survives changed defaults); `present=1`
+only when asked (withPresent: the address bar keeps the projector view, a shared link does not). */
+export function queryFor({ settings, scenario, hide, play, present }, withPresent = true) {
   const params = new URLSearchParams();
   if (scenario) params.set("scenario", scenario);
   for (const [name, spec] of Object.entries(FIELDS)) {
@@ -57,6 +60,7 @@ export function queryFor({ settings, scenario, hide, play }) {
   }
   params.set("play", play ? "1" : "0");
   if (hide && hide.length) params.set("hide", hide.join(","));
+  if (present && withPresent) params.set("present", "1");
   return params.toString();
 }
 
@@ -66,7 +70,7 @@ export function writeUrl(state) {
   history.replaceState(null, "", url);
 }
 
-/** The absolute link that reproduces this state. */
+/** The absolute link that reproduces this run (in the usual view: attendees get the controls). */
 export function linkFor(state) {
-  return `${location.origin}${location.pathname}?${queryFor(state)}`;
+  return `${location.origin}${location.pathname}?${queryFor(state, false)}`;
 }

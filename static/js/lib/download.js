@@ -23,7 +23,25 @@ export function downloadText(text, filename, type) {
   setTimeout(() => URL.revokeObjectURL(url), 1_000);
 }
 
-/** Save the chart in element `id` as a PNG file (with a legend and a title, since the page's are HTML). */
+/** Plotly's image of a chart with what the page draws over it on a canvas (el.exportOverlay(ctx, box, res):
+box is the export's plot area in CSS pixels, from its margins, as Plotly lays it out). */
+async function withOverlay(url, el, layout, width, height, scale) {
+  const image = new Image();
+  image.src = url;
+  await image.decode();
+  const canvas = document.createElement("canvas");
+  canvas.width = Math.round(width * scale);
+  canvas.height = Math.round(height * scale);
+  const ctx = canvas.getContext("2d");
+  ctx.drawImage(image, 0, 0, canvas.width, canvas.height);
+  ctx.setTransform(scale, 0, 0, scale, 0, 0);
+  const m = { l: 80, r: 80, t: 100, b: 80, ...layout.margin };
+  el.exportOverlay(ctx, { l: m.l, t: m.t, w: width - m.l - m.r, h: height - m.t - m.b }, scale);
+  return canvas.toDataURL("image/png");
+}
+
+/** Save the chart in element `id` as a PNG file (with a legend and a title, since the page's are HTML;
+with the points a page draws on a canvas over the chart, when it does). */
 export async function downloadPng(id) {
   const el = document.getElementById(id);
   if (!el || !el.data) return;
@@ -40,11 +58,9 @@ export async function downloadPng(id) {
     title: { text: title, x: 0.02, font: { size: 15 } },
     margin: { ...(el.layout.margin || {}), t: showlegend ? 70 : 40 },
   };
-  const url = await window.Plotly.toImage({ data: el.data, layout }, {
-    format: "png",
-    width: Math.max(Math.round(width), 360),
-    height: Math.max(Math.round(height), 240) + (showlegend ? 60 : 30),
-    scale: 2,
-  });
-  save(url, `label-smoothing-${id}.png`);
+  const size = { width: Math.max(Math.round(width), 360), height: Math.max(Math.round(height), 240) + (showlegend ? 60 : 30) };
+  const scale = 2;
+  const url = await window.Plotly.toImage({ data: el.data, layout }, { format: "png", ...size, scale });
+  const png = el.exportOverlay ? await withOverlay(url, el, layout, size.width, size.height, scale) : url;
+  save(png, `label-smoothing-${id}.png`);
 }

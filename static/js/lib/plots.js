@@ -95,5 +95,22 @@ export function whenPlotly(ready, failed) {
   window.addEventListener("load", () => check(true));
 }
 
+/** Run Plotly.js from `src` now (a page that preloads it and runs it later, when its parse no longer holds up
+anything more urgent): a <script id="plotly-js">; resolves once window.Plotly is there, rejects if it did not load. */
+export function loadPlotly(src) {
+  return new Promise((resolve, reject) => {
+    if (window.Plotly) {
+      resolve(window.Plotly);
+      return;
+    }
+    const script = document.createElement("script");
+    script.id = "plotly-js";
+    script.src = src;
+    script.addEventListener("load", () => (window.Plotly ? resolve(window.Plotly) : reject(new Error("no Plotly"))));
+    script.addEventListener("error", () => reject(new Error(`${src} did not load`)));
+    document.head.append(script);
+  });
+}
+
 /** The message when Plotly.js did not load. */
 export const NO_PLOTLY = "Plotly.js did not load (static/vendor): the charts cannot be drawn. Reload the page.";
