@@ -1,29 +1,49 @@
-"""Headless Chromium against the explorer: frames drawn per second, time to the first drawn frame, page bytes.
+"""Headless Chromium against the explorer (and TF Playground): frames drawn and received per second,
+main-thread busy share, time to the first drawn frame, page bytes.
 
-    python -m bench.browser [--json] [--url http://127.0.0.1:PORT/] [--seconds 6] [--warmup 2]
+    python -m bench.browser [--json] [--anchor ../shared/anchors/tf-playground] [--seconds 6] [--warmup 2]
+                            [--capped-fps 10] [--url http://127.0.0.1:PORT/]
 
 Debian's Chromium (/usr/bin/chromium) driven by Python playwright, software rendering (--disable-gpu),
-against a server it starts as in production (unless --url). The page is instrumented before any of its
-scripts run: window.Plotly is wrapped as it is defined, so every Plotly.react / animate / newPlot /
-extendTraces … call is counted per chart (by the nearest data-testid), and WebSocket messages are
-counted as they arrive. It relies only on data-testid hooks: play-toggle, panel-smoothed, status-fps.
+against a server it starts as in production (unless --url), then against a second one started with
+FPS_CAP=10 (the 40-attendee setting; --capped-fps 0 skips it). The page is instrumented before any of
+its scripts run: every clearRect on a canvas in the page is counted by the nearest data-testid (the
+template planes' point layers clear once per draw, static/js/explorer/layer.js), window.Plotly is
+wrapped as it is defined (every react / animate / extendTraces … call counted and timed per chart), and
+WebSocket messages are counted as they arrive. It relies on data-testid hooks only: play-toggle,
+panel-smoothed, panel-baseline, status-fps, status-rx.
 
-- fps: Plotly calls on the panel-smoothed chart per second while playing (each call draws the newest
-  frame there), next to frames received per second and the page's own status-fps figure;
-- first_frame_ms: from navigation start to the first Plotly call that puts points on panel-smoothed,
-  plus the animation frame that paints it, on the first visit to a fresh server (its worker cold);
-  first_frame_repeat_ms: the same for later first visits (fresh browser context, cache off);
+- fps: point-layer draws on panel-smoothed per second while playing the default display (2 × 300
+  points), next to frames received per second (drawn_per_received) and the page's status-fps and
+  status-rx read-outs; main_thread_busy_percent: the renderer's main-thread task time over the window
+  (CDP Performance.getMetrics TaskDuration), with script and style + layout shares;
+- first_frame_ms: from navigation start to the first draw of panel-smoothed's point layer, plus the
+  animation frame that paints it, on the first visit to a fresh server (its worker cold);
+  first_frame_repeat_ms: later first visits (fresh browser context, cache off);
 - page_bytes: HTTP bytes as transferred (CDP Network.loadingFinished encodedDataLength, cache off),
-  WebSocket frames excluded.
-Targets (issue 6): ≥ 20 fps (stretch 30) for the default display, first frame ≤ 1.5 s, ≤ 2 MB.
+  WebSocket frames excluded;
+- with --anchor DIR: TF Playground served from DIR by `python -m http.server` on 127.0.0.1, started with
+  #play-pause-button; its redraws per second are the growth of #iter-number (it redraws its UI on
+  every iteration), measured before and after the explorer in the same browser (the mean is the
+  anchor figure); fps_ratio_vs_anchor = fps / that.
+Targets (issue 11): fps_ratio_vs_anchor ≥ 1.0 (stretch 1.5); at FPS_CAP=10 ≥ 2.5 frames drawn per frame
+received; first frame ≤ 1.5 s; ≤ 2 MB; main thread ≤ 60 % busy while playing.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import subprocess
+import sys
 import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+
+from tests.support.server import free_port, stop_process
 
 from .common import emit, load_note, loadavg, rnd
 from .server import CpuMeter, Server
@@ -31,14 +51,37 @@ from .server import CpuMeter, Server
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
+VIEWPORT = {"width": 1440, "height": 900}
 PANEL = "panel-smoothed"
+BASELINE = "panel-baseline"
 
 INSTRUMENT = r"""
 (() => {
-  const B = window.__bench = {calls: [], firstDraw: null, firstPaint: null, plotlyAt: null, wrapMode: null,
-                              ws: [], wsText: 0, wsOpen: null, sockets: [], rafCalls: 0, errors: []};
+  const B = window.__bench = {calls: [], draws: [], firstDraw: null, firstPaint: null, plotlyAt: null, wrapMode: null,
+                              ws: [], wsText: 0, wsOpen: null, sockets: [], errors: []};
   const rafOrig = window.requestAnimationFrame.bind(window);
-  window.requestAnimationFrame = (cb) => rafOrig((ts) => { B.rafCalls++; cb(ts); });
+  const keyOf = (el) => {
+    if (!el || !el.closest) return "?";
+    const owner = el.closest("[data-testid]");
+    return owner ? owner.getAttribute("data-testid") : (el.id || "?");
+  };
+  // canvas draws: every clearRect of a canvas in the document, by its chart
+  const clearOrig = CanvasRenderingContext2D.prototype.clearRect;
+  CanvasRenderingContext2D.prototype.clearRect = function (...args) {
+    try {
+      const c = this.canvas;
+      if (c && c.isConnected) {
+        const key = keyOf(c);
+        const t = performance.now();
+        B.draws.push([t, key]);
+        if (B.firstDraw === null && key === "%PANEL%") {
+          B.firstDraw = t;
+          rafOrig(() => { B.firstPaint = performance.now(); });
+        }
+      }
+    } catch (e) { B.errors.push(String(e)); }
+    return clearOrig.apply(this, args);
+  };
   const OrigWS = window.WebSocket;
   class BenchWS extends OrigWS {
     constructor(...args) {
@@ -54,33 +97,14 @@ INSTRUMENT = r"""
   window.WebSocket = BenchWS;
   const NAMES = ["newPlot", "react", "animate", "restyle", "relayout", "update", "extendTraces",
                  "prependTraces", "redraw", "addTraces", "deleteTraces", "purge"];
-  const keyOf = (el) => {
-    if (!el || !el.closest) return "?";
-    const owner = el.closest("[data-testid]");
-    return owner ? owner.getAttribute("data-testid") : (el.id || "?");
-  };
-  const hasPoints = (el) => !!(el && el.data && el.data.some((t) => t && t.x && t.x.length > 0));
-  const argPoints = (a, depth) => {  // points in the call itself: data arrays, animation frames, restyles
-    if (!a || typeof a !== "object" || depth > 3) return false;
-    if (Array.isArray(a)) return a.some((x) => argPoints(x, depth + 1));
-    if (a.x && a.x.length > 0 && (typeof a.x[0] === "number" || Array.isArray(a.x[0]) || ArrayBuffer.isView(a.x[0])
-        || ArrayBuffer.isView(a.x))) return true;
-    return argPoints(a.data, depth + 1);
-  };
-  const record = (name, gd, t0, arg) => {
+  const record = (name, gd, t0) => {
     const el = typeof gd === "string" ? document.getElementById(gd) : gd;
-    const key = keyOf(el);
-    const t1 = performance.now();
-    B.calls.push([t0, name, key, t1 - t0]);
-    if (B.firstDraw === null && key === "%PANEL%" && (argPoints(arg, 0) || hasPoints(el))) {
-      B.firstDraw = t1;
-      rafOrig(() => { B.firstPaint = performance.now(); });
-    }
+    B.calls.push([t0, name, keyOf(el), performance.now() - t0]);
   };
   const wrapFn = (orig, name) => function (gd, ...rest) {
     const t0 = performance.now();
     try { return orig.call(this, gd, ...rest); }
-    finally { try { record(name, gd, t0, rest[0]); } catch (e) { B.errors.push(String(e)); } }
+    finally { try { record(name, gd, t0); } catch (e) { B.errors.push(String(e)); } }
   };
   const wrap = (pl) => {
     if (!pl || typeof pl !== "object" && typeof pl !== "function") return pl;
@@ -108,10 +132,91 @@ INSTRUMENT = r"""
 })();
 """.replace("%PANEL%", PANEL)
 
+# The painter worker (static/js/explorer/painter-worker.js) draws on OffscreenCanvas: its clearRect calls are
+# counted there, once the worker runs (it names each canvas by its panel, canvas.testid); times on the epoch clock.
+WORKER_INSTRUMENT = r"""
+(() => {
+  if (self.__bench || typeof OffscreenCanvasRenderingContext2D === "undefined") return;
+  const B = self.__bench = {draws: []};
+  const orig = OffscreenCanvasRenderingContext2D.prototype.clearRect;
+  OffscreenCanvasRenderingContext2D.prototype.clearRect = function (...args) {
+    B.draws.push([performance.timeOrigin + performance.now(), (this.canvas && this.canvas.testid) || "?"]);
+    return orig.apply(this, args);
+  };
+})()
+"""
+
+READ = """() => { const B = window.__bench;
+  const nav = performance.getEntriesByType('navigation')[0];
+  const text = (id) => { const el = document.querySelector(`[data-testid="${id}"]`);
+                         return el ? el.textContent : null; };
+  return {calls: B.calls, draws: B.draws, firstDraw: B.firstDraw, wsOpen: B.wsOpen, firstPaint: B.firstPaint,
+          plotlyAt: B.plotlyAt, wrapMode: B.wrapMode, ws: B.ws, wsText: B.wsText, errors: B.errors,
+          dcl: nav ? nav.domContentLoadedEventEnd : null, load: nav ? nav.loadEventEnd : null,
+          statusFps: text('status-fps'), statusRx: text('status-rx'), timeOrigin: performance.timeOrigin,
+          painter: (() => { const el = document.querySelector('[data-testid="%PANEL%"]');
+                            return el && el.plane && el.plane.painter ? {kind: el.plane.painter.kind,
+                                   firstDrawAt: el.plane.painter.firstDrawAt} : null; })(),
+          hasPanel: !!document.querySelector('[data-testid="%PANEL%"]')}; }""".replace("%PANEL%", PANEL)
+
+
+def _number(text: str | None) -> float | None:
+    """The first number in a read-out such as '60' or '000,123' (thousands separators dropped)."""
+    if not text:
+        return None
+    digits = "".join(ch if ch.isdigit() or ch == "." else " " for ch in text.replace(",", "")).split()
+    return float(digits[0]) if digits else None
+
+
+def _metrics(cdp: Any) -> dict[str, float]:
+    return {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+
+
+def _busy(m0: dict[str, float], m1: dict[str, float], span_s: float) -> dict[str, float | None]:
+    """Main-thread shares of the window, in percent: all tasks, script, style + layout."""
+    d = {k: m1.get(k, 0.0) - m0.get(k, 0.0) for k in ("TaskDuration", "ScriptDuration", "LayoutDuration",
+                                                       "RecalcStyleDuration")}
+    return {"main_thread_busy_percent": rnd(d["TaskDuration"] / span_s * 100, 1),
+            "script_percent": rnd(d["ScriptDuration"] / span_s * 100, 1),
+            "style_layout_percent": rnd((d["LayoutDuration"] + d["RecalcStyleDuration"]) / span_s * 100, 1)}
+
+
+FIRST_PAINT = """() => { const B = window.__bench; if (!B) return null;
+  if (B.firstPaint !== null) return B.firstPaint;  // painted on the main thread
+  const el = document.querySelector('[data-testid="%PANEL%"]');  // painted in the worker: its report, on this clock
+  const painter = el && el.plane && el.plane.painter;
+  return painter && painter.kind === 'worker' ? painter.firstDrawAt : null; }
+""".replace("%PANEL%", PANEL)
+
+
+def _wait_first_paint(page: Any, timeout_s: float = 15) -> float | None:
+    """Wait for the first drawn frame of panel-smoothed; its time after navigation start (ms)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        first = page.evaluate(FIRST_PAINT)
+        if first is not None:
+            return float(first)
+        page.wait_for_timeout(25)
+    return None
+
+
+def _worker_draws(page: Any, instrument: bool = False) -> list[list[Any]]:
+    """Instrument the page's workers (instrument=True), or collect their draws: [[epoch ms, panel], ...]."""
+    out: list[list[Any]] = []
+    for worker in page.workers:
+        try:
+            if instrument:
+                worker.evaluate(WORKER_INSTRUMENT)
+            else:
+                out += worker.evaluate("self.__bench ? self.__bench.draws : []")
+        except Exception:  # noqa: BLE001 - a worker that has gone
+            continue
+    return out
+
 
 def first_frame_only(browser: Any, url: str) -> dict[str, float | None]:
     """Another first visit in a fresh context (cache off), to the same server, now that it has served one."""
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    context = browser.new_context(viewport=VIEWPORT)
     try:
         page = context.new_page()
         page.add_init_script(INSTRUMENT)
@@ -119,87 +224,63 @@ def first_frame_only(browser: Any, url: str) -> dict[str, float | None]:
         cdp.send("Network.enable")
         cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
         page.goto(url, wait_until="commit", timeout=30_000)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if page.evaluate("window.__bench && window.__bench.firstPaint !== null"):
-                break
-            page.wait_for_timeout(25)
-        out: dict[str, float | None] = page.evaluate("""() => ({first: window.__bench.firstPaint,
-            open: window.__bench.wsOpen, frame: window.__bench.ws.length ? window.__bench.ws[0][0] : null})""")
-        return out
+        first = _wait_first_paint(page)
+        out: dict[str, float | None] = page.evaluate("""() => ({open: window.__bench.wsOpen,
+            frame: window.__bench.ws.length ? window.__bench.ws[0][0] : null})""")
+        return {**out, "first": first}
     finally:
         context.close()
 
 
-def measure(url: str | None, seconds: float, warmup: float, wait_ui: float, server_pid: int | None,
-            repeats: int = 2) -> dict[str, Any]:
-    from playwright.sync_api import sync_playwright
-
+def measure_explorer(browser: Any, url: str, seconds: float, warmup: float, wait_ui: float,
+                     server_pid: int | None, repeats: int = 2) -> dict[str, Any]:
+    """One visit: first frame and page bytes, then play and count draws, frames and main-thread time."""
     load_start = loadavg()
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        console_errors: list[str] = []
+        page.on("console", lambda m: console_errors.append(m.text[:200]) if m.type == "error" else None)
+        page.on("pageerror", lambda e: console_errors.append(str(e)[:200]))
+        page.add_init_script(INSTRUMENT)
+        cdp = context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+        cdp.send("Performance.enable")
+        urls: dict[str, str] = {}
+        sizes: dict[str, int] = {}
+        cdp.on("Network.responseReceived", lambda e: urls.__setitem__(e["requestId"], e["response"]["url"]))
+        cdp.on("Network.loadingFinished",
+               lambda e: sizes.__setitem__(e["requestId"], int(e.get("encodedDataLength", 0))))
+        page.goto(url, wait_until="commit", timeout=30_000)
+        first = _wait_first_paint(page)  # the first frame comes without play (a new session sends it at once)
+        page.wait_for_load_state("load", timeout=30_000)
+        _worker_draws(page, instrument=True)
+        play_via = None
+        toggle = page.locator('[data-testid="play-toggle"]')
         try:
-            context = browser.new_context(viewport={"width": 1440, "height": 900}, bypass_csp=False)
-            page = context.new_page()
-            console_errors: list[str] = []
-            page.on("console", lambda m: console_errors.append(m.text[:200]) if m.type == "error" else None)
-            page.on("pageerror", lambda e: console_errors.append(str(e)[:200]))
-            page.add_init_script(INSTRUMENT)
-            cdp = context.new_cdp_session(page)
-            cdp.send("Network.enable")
-            cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
-            cdp.send("Performance.enable")
-            urls: dict[str, str] = {}
-            sizes: dict[str, int] = {}
-            cdp.on("Network.responseReceived", lambda e: urls.__setitem__(e["requestId"], e["response"]["url"]))
-            cdp.on("Network.loadingFinished",
-                   lambda e: sizes.__setitem__(e["requestId"], int(e.get("encodedDataLength", 0))))
-            t_nav = time.monotonic()
-            page.goto(url or "/", wait_until="commit", timeout=30_000)
-            # the first frame arrives without play (a new session's first state is sent at once)
-            first_deadline = time.monotonic() + 15
-            while time.monotonic() < first_deadline:
-                if page.evaluate("window.__bench && window.__bench.firstPaint !== null"):
-                    break
-                page.wait_for_timeout(25)
-            page.wait_for_load_state("load", timeout=30_000)
-            play_via = None
-            toggle = page.locator('[data-testid="play-toggle"]')
-            try:
-                toggle.wait_for(state="visible", timeout=wait_ui * 1000)
-                page.wait_for_function("() => !document.querySelector('[data-testid=\"play-toggle\"]').disabled",
-                                       timeout=wait_ui * 1000)
-                toggle.click()
-                play_via = "play-toggle"
-            except Exception:  # noqa: BLE001 - the page may not have its controls yet: play through its socket
-                sent = page.evaluate("""() => { const s = (window.__bench.sockets || []).find(x => x.readyState === 1);
-                    if (!s) return false; s.send(JSON.stringify({type: "play"})); return true; }""")
-                play_via = "socket" if sent else None
-            page.wait_for_timeout(warmup * 1000)
-            meter = CpuMeter(server_pid) if server_pid else None
-            if meter:
-                meter.start()
-            m0 = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
-            t0 = page.evaluate("performance.now()")
-            page.wait_for_timeout(seconds * 1000)
-            t1 = page.evaluate("performance.now()")
-            m1 = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
-            server_cpu = meter.stop() if meter else {}
-            bench = page.evaluate("""() => { const B = window.__bench;
-                const nav = performance.getEntriesByType('navigation')[0];
-                const fps = document.querySelector('[data-testid="status-fps"]');
-                return {calls: B.calls, firstDraw: B.firstDraw, wsOpen: B.wsOpen, firstPaint: B.firstPaint,
-                        plotlyAt: B.plotlyAt,
-                        wrapMode: B.wrapMode, ws: B.ws, wsText: B.wsText, rafCalls: B.rafCalls, errors: B.errors,
-                        dcl: nav ? nav.domContentLoadedEventEnd : null, load: nav ? nav.loadEventEnd : null,
-                        statusFps: fps ? fps.textContent : null,
-                        hasPanel: !!document.querySelector('[data-testid="%PANEL%"]')}; }"""
-                                  .replace("%PANEL%", PANEL))
-            wall_nav = (time.monotonic() - t_nav) * 1e3
-            context.close()
-            repeat = [first_frame_only(browser, url or "/") for _ in range(repeats)]
-        finally:
-            browser.close()
+            toggle.wait_for(state="visible", timeout=wait_ui * 1000)
+            toggle.click()
+            play_via = "play-toggle"
+        except Exception:  # noqa: BLE001 - the page may not have its controls: play through its socket
+            sent = page.evaluate("""() => { const s = (window.__bench.sockets || []).find(x => x.readyState === 1);
+                if (!s) return false; s.send(JSON.stringify({type: "play"})); return true; }""")
+            play_via = "socket" if sent else None
+        page.wait_for_timeout(warmup * 1000)
+        meter = CpuMeter(server_pid) if server_pid else None
+        if meter:
+            meter.start()
+        m0 = _metrics(cdp)
+        t0 = page.evaluate("performance.now()")
+        page.wait_for_timeout(seconds * 1000)
+        t1 = page.evaluate("performance.now()")
+        m1 = _metrics(cdp)
+        server_cpu = meter.stop() if meter else {}
+        bench = page.evaluate(READ)
+        worker_draws = _worker_draws(page)
+    finally:
+        context.close()
+    repeat = [first_frame_only(browser, url) for _ in range(repeats)]
     span_s = (t1 - t0) / 1e3
     in_window = [c for c in bench["calls"] if t0 <= c[0] <= t1]
     per_chart: dict[str, float] = {}
@@ -208,41 +289,33 @@ def measure(url: str | None, seconds: float, warmup: float, wait_ui: float, serv
         label = f"{key}:{name}"
         per_chart[label] = per_chart.get(label, 0) + 1 / span_s
         busy_ms[key] = busy_ms.get(key, 0.0) + dur
-    panel_draws = sum(1 for c in in_window if c[2] == PANEL)
-    baseline_draws = sum(1 for c in in_window if c[2] == "panel-baseline")
+    draws = [d for d in bench["draws"] if t0 <= d[0] <= t1]
+    draws += [[t - bench["timeOrigin"], key] for t, key in worker_draws if t0 <= t - bench["timeOrigin"] <= t1]
+    panel_draws = sum(1 for d in draws if d[1] == PANEL)
+    baseline_draws = sum(1 for d in draws if d[1] == BASELINE)
     ws_in = [w for w in bench["ws"] if t0 <= w[0] <= t1]
+    fps = panel_draws / span_s
+    received = len(ws_in) / span_s
     resources = sorted(((urls.get(rid, "?"), n) for rid, n in sizes.items()), key=lambda x: -x[1])
-    task = m1.get("TaskDuration", 0) - m0.get("TaskDuration", 0)
-    script = m1.get("ScriptDuration", 0) - m0.get("ScriptDuration", 0)
-    layout = m1.get("LayoutDuration", 0) - m0.get("LayoutDuration", 0) + \
-        m1.get("RecalcStyleDuration", 0) - m0.get("RecalcStyleDuration", 0)
-    status_fps = None
-    if bench["statusFps"]:
-        digits = "".join(ch if ch.isdigit() or ch == "." else " " for ch in bench["statusFps"]).split()
-        status_fps = float(digits[0]) if digits else None
-    first = bench["firstPaint"]
-    result: dict[str, Any] = {
-        "benchmark": "browser",
-        "browser": CHROMIUM,
-        "seconds": seconds,
+    return {
+        "painter": (bench["painter"] or {}).get("kind"),
         "play_via": play_via,
         "panel_found": bench["hasPanel"],
-        "fps": rnd(panel_draws / span_s, 2),
+        "fps": rnd(fps, 2),
         "fps_baseline_panel": rnd(baseline_draws / span_s, 2),
-        "frames_received_per_s": rnd(len(ws_in) / span_s, 2),
-        "status_fps": status_fps,
+        "frames_received_per_s": rnd(received, 2),
+        "drawn_per_received": rnd(fps / received, 2) if received else None,
+        "status_fps": _number(bench["statusFps"]),
         "status_fps_text": bench["statusFps"],
+        "status_rx": _number(bench["statusRx"]),
+        **_busy(m0, m1, span_s),
         "plotly_calls_per_s": {k: rnd(v, 2) for k, v in sorted(per_chart.items())},
         "plotly_ms_per_s": {k: rnd(v / span_s, 1) for k, v in sorted(busy_ms.items())},
-        "main_thread_busy_percent": rnd(task / span_s * 100, 1),
-        "script_percent": rnd(script / span_s * 100, 1),
-        "style_layout_percent": rnd(layout / span_s * 100, 1),
         "first_frame_ms": rnd(first, 1),
         # later first visits to the same server (fresh browser context, cache off): its worker(s) now warm,
         # unless the visit lands on a worker that has not served anyone yet
         "first_frame_repeat_ms": [rnd(r["first"], 1) for r in repeat],
         "first_ws_frame_repeat_ms": [rnd(r["frame"], 1) for r in repeat],
-        "first_plotly_call_ms": rnd(bench["firstDraw"], 1),
         "socket_open_ms": rnd(bench["wsOpen"], 1),
         "first_ws_frame_ms": rnd(bench["ws"][0][0] if bench["ws"] else None, 1),
         "plotly_defined_ms": rnd(bench["plotlyAt"], 1),
@@ -254,35 +327,147 @@ def measure(url: str | None, seconds: float, warmup: float, wait_ui: float, serv
         "largest_resources": [[u.split("/", 3)[-1], n] for u, n in resources[:6]],
         "wrap_mode": bench["wrapMode"],
         "page_errors": (bench["errors"] + console_errors)[:10],
-        "wall_ms": rnd(wall_nav, 0),
         **server_cpu,
         "loadavg_start": load_start,
-        "loadavg": loadavg(),
+        "loadavg_end": loadavg(),
     }
-    result["targets"] = {
-        "fps_ge_20": result["fps"] >= 20,
-        "fps_ge_30_stretch": result["fps"] >= 30,
+
+
+@contextlib.contextmanager
+def static_server(directory: Path) -> Iterator[str]:
+    """`python -m http.server` for a directory on a free 127.0.0.1 port; its base URL."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port),
+                             "--directory", str(directory)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                opener.open(base + "/", timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError(f"the static server for {directory} did not start") from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        stop_process(proc, timeout=5)
+
+
+def measure_anchor(browser: Any, base: str, seconds: float, warmup: float) -> dict[str, Any]:
+    """TF Playground: press #play-pause-button, count #iter-number's growth per second (one UI redraw each)."""
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        # offline: its web fonts and analytics are refused at once rather than waited for
+        context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(base)
+                      else route.abort())
+        page = context.new_page()
+        cdp = context.new_cdp_session(page)
+        cdp.send("Performance.enable")
+        page.goto(base + "/index.html", wait_until="load", timeout=30_000)
+        page.locator("#play-pause-button").click()
+        page.wait_for_timeout(warmup * 1000)
+        read = "() => [performance.now(), document.querySelector('#iter-number').textContent]"
+        m0 = _metrics(cdp)
+        t0, i0 = page.evaluate(read)
+        page.wait_for_timeout(seconds * 1000)
+        t1, i1 = page.evaluate(read)
+        m1 = _metrics(cdp)
+    finally:
+        context.close()
+    span_s = (t1 - t0) / 1e3
+    a, b = _number(i0), _number(i1)
+    return {"redraws_per_s": rnd((b - a) / span_s, 2) if a is not None and b is not None else None,
+            "iterations": [a, b], **_busy(m0, m1, span_s)}
+
+
+def measure(url: str | None, seconds: float, warmup: float, wait_ui: float, anchor: Path | None,
+            capped_fps: int) -> dict[str, Any]:
+    from playwright.sync_api import sync_playwright
+
+    load_start = loadavg()
+    t_start = time.monotonic()
+    with sync_playwright() as pw, contextlib.ExitStack() as stack:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        stack.callback(browser.close)
+        anchor_base = stack.enter_context(static_server(anchor)) if anchor else None
+        anchors = []
+        if anchor_base:
+            anchors.append(measure_anchor(browser, anchor_base, seconds, warmup))
+        if url:
+            result = measure_explorer(browser, url, seconds, warmup, wait_ui, None)
+        else:
+            with Server() as server:
+                result = measure_explorer(browser, server.http + "/", seconds, warmup, wait_ui,
+                                          server.proc.pid if server.proc else None)
+        capped: dict[str, Any] | None = None
+        if capped_fps and not url:
+            with Server(env={"FPS_CAP": str(capped_fps)}) as server:
+                capped = measure_explorer(browser, server.http + "/", seconds, warmup, wait_ui,
+                                          server.proc.pid if server.proc else None, repeats=0)
+        if anchor_base:
+            anchors.append(measure_anchor(browser, anchor_base, seconds, warmup))
+    rates = [a["redraws_per_s"] for a in anchors if a["redraws_per_s"]]
+    anchor_fps = sum(rates) / len(rates) if rates else None
+    out: dict[str, Any] = {"benchmark": "browser", "browser": CHROMIUM, "seconds": seconds, "viewport": VIEWPORT,
+                           **result}
+    if anchor:
+        out["anchor"] = {"page": "TF Playground", "dir": str(anchor), "redraws_per_s": rnd(anchor_fps, 2),
+                         "runs": anchors}
+        out["fps_ratio_vs_anchor"] = rnd(result["fps"] / anchor_fps, 3) if anchor_fps else None
+    if capped is not None:
+        keep = ("fps", "fps_baseline_panel", "frames_received_per_s", "drawn_per_received", "status_fps", "status_rx",
+                "main_thread_busy_percent", "script_percent", "style_layout_percent", "first_frame_ms",
+                "page_errors", "server_cpu_percent")
+        out[f"fps_cap_{capped_fps}"] = {"fps_cap": capped_fps, **{k: capped.get(k) for k in keep}}
+        if anchor_fps:
+            out[f"fps_cap_{capped_fps}"]["fps_ratio_vs_anchor"] = rnd(capped["fps"] / anchor_fps, 3)
+    out["loadavg_start"] = load_start
+    out["loadavg"] = loadavg()
+    out["wall_s"] = rnd(time.monotonic() - t_start, 1)
+    c = out.get(f"fps_cap_{capped_fps}") or {}
+    first = out["first_frame_ms"]
+    ratio = out.get("fps_ratio_vs_anchor")
+    out["targets"] = {
+        "fps_ratio_ge_1": None if ratio is None else ratio >= 1.0,
+        "fps_ratio_ge_1_5_stretch": None if ratio is None else ratio >= 1.5,
+        "capped_drawn_per_received_ge_2_5": None if c.get("drawn_per_received") is None
+        else c["drawn_per_received"] >= 2.5,
         "first_frame_le_1500ms": first is not None and first <= 1500,
-        "page_le_2MB": result["page_bytes"] <= 2_000_000,
+        "page_le_2MB": out["page_bytes"] <= 2_000_000,
+        "main_thread_le_60_percent": out["main_thread_busy_percent"] is not None
+        and out["main_thread_busy_percent"] <= 60,
     }
-    return result
+    return out
 
 
 def summary(r: dict[str, Any]) -> str:
     lines = [
-        f"bench.browser ({r['browser']}, software rendering), {r['seconds']} s playing (via {r['play_via']}); "
-        f"{load_note(r['loadavg'])}",
-        f"frames drawn on {PANEL}: {r['fps']} /s (target ≥ 20, stretch 30; panel-baseline "
-        f"{r['fps_baseline_panel']} /s); "
-        f"received {r['frames_received_per_s']} /s; "
-        f"status-fps says {r['status_fps_text']!r}",
-        f"first frame drawn {r['first_frame_ms']} ms after navigation (target ≤ 1500; Plotly defined at "
-        f"{r['plotly_defined_ms']} ms, DOMContentLoaded {r['dom_content_loaded_ms']} ms, socket open "
-        f"{r['socket_open_ms']} ms, first frame received {r['first_ws_frame_ms']} ms); later first visits "
-        f"{r['first_frame_repeat_ms']} ms",
+        f"bench.browser ({r['browser']}, software rendering, {r['viewport']['width']}×{r['viewport']['height']}), "
+        f"{r['seconds']} s playing (via {r['play_via']}); {load_note(r['loadavg'])}",
+        f"frames drawn on {PANEL}: {r['fps']} /s ({BASELINE} {r['fps_baseline_panel']} /s); received "
+        f"{r['frames_received_per_s']} /s ({r['drawn_per_received']} drawn per received); status bar says "
+        f"{r['status_fps_text']!r} drawn, {r['status_rx']} received",
+    ]
+    if "anchor" in r:
+        lines.append(f"TF Playground: {r['anchor']['redraws_per_s']} redraws/s; explorer / TF Playground = "
+                     f"{r['fps_ratio_vs_anchor']} (target ≥ 1.0, stretch 1.5)")
+    for key, c in r.items():
+        if key.startswith("fps_cap_") and isinstance(c, dict):
+            lines.append(f"FPS_CAP={c['fps_cap']}: drawn {c['fps']} /s, received {c['frames_received_per_s']} /s, "
+                         f"{c['drawn_per_received']} drawn per received (target ≥ 2.5), main thread "
+                         f"{c['main_thread_busy_percent']}%")
+    lines += [
+        f"main thread busy {r['main_thread_busy_percent']}% (script {r['script_percent']}%, style + layout "
+        f"{r['style_layout_percent']}%; target ≤ 60%)",
+        f"first frame drawn {r['first_frame_ms']} ms after navigation (target ≤ 1500; socket open "
+        f"{r['socket_open_ms']} ms, first frame received {r['first_ws_frame_ms']} ms, Plotly defined at "
+        f"{r['plotly_defined_ms']} ms); later first visits {r['first_frame_repeat_ms']} ms",
         f"page {r['page_bytes']:,} bytes in {r['page_requests']} requests (target ≤ 2 MB); largest: "
         + ", ".join(f"{u} {n:,}" for u, n in r["largest_resources"][:3]),
-        f"main thread busy {r['main_thread_busy_percent']}% (script {r['script_percent']}%)",
     ]
     if r["page_errors"]:
         lines.append("page errors: " + " | ".join(r["page_errors"]))
@@ -291,7 +476,9 @@ def summary(r: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.browser", description=__doc__.split("\n")[0])
-    p.add_argument("--url", help="the page of a running server on 127.0.0.1 (default: start one)")
+    p.add_argument("--url", help="the page of a running server on 127.0.0.1 (default: start one; no capped run)")
+    p.add_argument("--anchor", type=Path, help="a TF Playground build to measure in the same browser")
+    p.add_argument("--capped-fps", type=int, default=10, help="FPS_CAP of the second server (default 10; 0: none)")
     p.add_argument("--seconds", type=float, default=6.0, help="measurement window while playing (default 6)")
     p.add_argument("--warmup", type=float, default=2.0, help="seconds of play before measuring (default 2)")
     p.add_argument("--wait-ui", type=float, default=10.0, help="seconds to wait for the play-toggle (default 10)")
@@ -299,14 +486,11 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if not os.path.exists(CHROMIUM):
         p.exit(2, f"python -m bench.browser: error: no Chromium at {CHROMIUM} (`make test` installs it)\n")
-    if args.url:
-        if not args.url.startswith(("http://127.0.0.1", "http://localhost")):
-            p.exit(2, "python -m bench.browser: error: --url must point at 127.0.0.1\n")
-        result = measure(args.url, args.seconds, args.warmup, args.wait_ui, None)
-    else:
-        with Server() as server:
-            result = measure(server.http + "/", args.seconds, args.warmup, args.wait_ui,
-                             server.proc.pid if server.proc else None)
+    if args.url and not args.url.startswith(("http://127.0.0.1", "http://localhost")):
+        p.exit(2, "python -m bench.browser: error: --url must point at 127.0.0.1\n")
+    if args.anchor and not (args.anchor / "index.html").is_file():
+        p.exit(2, f"python -m bench.browser: error: no index.html in {args.anchor}\n")
+    result = measure(args.url, args.seconds, args.warmup, args.wait_ui, args.anchor, args.capped_fps)
     emit(result, args.json, summary)
     return 0
 

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.e2e
 
 HOOKS = [
     "eps-slider", "play-toggle", "step-once", "reset", "panel-baseline", "panel-smoothed", "loss-chart",
-    "gap-chart", "distance-chart", "status-step", "status-eps", "status-fps", "calibration-panel",
+    "gap-chart", "distance-chart", "status-step", "status-eps", "status-fps", "status-rx", "calibration-panel",
     "confidence-chart", "targets-chart", "copy-link", "banner",
 ]
 
@@ -44,21 +44,22 @@ def shown_step(page: Any, run: str) -> int:
 
 
 def wait_shown(page: Any, n: int) -> None:
-    """Wait until both panels draw the frame of step n."""
+    """Wait until both panels have drawn the frame of step n, exactly (not on the way to it)."""
     page.wait_for_function(
-        "n => ['panel-baseline', 'panel-smoothed']"
-        ".every(id => document.getElementById(id).dataset.step === String(n))",
+        """async n => { for (const id of ['panel-baseline', 'panel-smoothed']) {
+             const el = document.getElementById(id);
+             if (el.dataset.step !== String(n)) return false;
+             const s = await el.plane.snapshot();
+             if (s.drawnStep !== n || !s.settled || s.draws === 0) return false; }
+           return true; }""",
         arg=n,
     )
 
 
 def points(page: Any, run: str) -> dict[str, list[float]]:
-    """Point and template coordinates as the panel's Plotly graph holds them."""
+    """Point and template coordinates as the panel's point layer draws them (its painter's positions)."""
     result: dict[str, list[float]] = page.evaluate(
-        """id => { const d = document.getElementById(id).data;
-                   return {x: Array.from(d[0].x), y: Array.from(d[0].y),
-                           tx: Array.from(d[2].x), ty: Array.from(d[2].y)}; }""",
-        f"panel-{run}",
+        "async id => (await document.getElementById(id).plane.snapshot()).drawn", f"panel-{run}"
     )
     return result
 
@@ -172,7 +173,7 @@ def test_scenario_link_reproduces_its_settings_and_runs(watched: Watched) -> Non
     assert "flipped" in page.get_by_test_id("look-for").inner_text()
     page.wait_for_function("() => +document.querySelector('[data-testid=status-step]').textContent >= 20")
     assert page.get_by_test_id("status-eps").inner_text() == "0.20"
-    rings = page.evaluate("() => document.getElementById('panel-smoothed').data[1].x.length")
+    rings = page.evaluate("async () => (await document.getElementById('panel-smoothed').plane.snapshot()).flips.length")
     assert rings > 0, "flipped labels are marked"
     params = parse_qs(urlsplit(page.url).query)
     assert params["scenario"] == ["noisy"] and params["label_noise"] == ["0.2"] and params["seed"] == ["0"]
@@ -308,6 +309,7 @@ def test_regions_canvas_and_charts_follow_the_measurements(watched: Watched) -> 
     page = open_page(watched)
     page.get_by_test_id("play-toggle").click()
     page.wait_for_function("() => +document.querySelector('[data-testid=status-step]').textContent >= 60")
+    page.get_by_test_id("input-panel").scroll_into_view_if_needed()
     page.wait_for_function("""() => { const c = document.querySelector('#input-smoothed .regions canvas');
         return c && c.getContext('2d').getImageData(24, 24, 1, 1).data[3] === 255
             && (document.getElementById('input-smoothed').data || [{x: []}])[0].x.length === 300; }""")
