@@ -66,6 +66,8 @@ def build_parser() -> Parser:
     serve.add_argument("--port", type=int, help="default 8000 (PORT)")
     serve.add_argument("--workers", type=int, help="uvicorn worker processes; 0 = one per CPU (WORKERS)")
     serve.add_argument("--device", help="auto, cpu or cuda (DEVICE)")
+    serve.add_argument("--no-batch", action="store_true",
+                       help="train every session alone instead of as one bank per shape (BATCH_SESSIONS=0)")
     run = sub.add_parser("run", help="train the twin (ε = 0 and ε) and report")
     _add_run_flags(run)
     run.add_argument("--eps", type=float, help="the smoothed run's ε, 0 to 1 (default 0.1)")

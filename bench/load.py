@@ -1,7 +1,7 @@
 """N real WebSocket clients playing at once against the explorer: fps, frame gaps, steps/s, control latency.
 
     python -m bench.load --sessions 40 --seconds 10 [--url ws://HOST:PORT/ws] [--sweep 1,10,20,40,60]
-                         [--speed K] [--client-procs P] [--json]
+                         [--compare] [--speed K] [--client-procs P] [--json]
 
 Without --url it starts the server itself as in production (`python -m app serve --workers <CPU count>`,
 MAX_SESSIONS raised), waits for /healthz and stops it afterwards; with --sweep every N gets a fresh one.
@@ -11,6 +11,10 @@ as browsers do, and press play. After a warm-up, over the measurement window, pe
 frames/s, gaps between frames, training steps/s (header step deltas over time), and control latency:
 every ~1 s each client sends {"type": "set", "eps": X} with a fresh X and times the first frame whose
 header reports runs[-1].eps == X. Server CPU is read from /proc for the server and its uvicorn workers.
+--compare runs the same load twice, back to back: the batched server (the default: the compute loop
+trains sessions of one shape as one bank), then BATCH_SESSIONS=0 (every session alone, through the same
+code); the batched run's keys stay at the top level, the other's go under "unbatched", and
+"batching_gain" = unbatched server_cpu_ms_per_frame ÷ batched.
 Targets (issue 6, 2-core box): 40 sessions each ≥ 20 fps, p95 gap ≤ 150 ms, ≥ 30 steps/s per session,
 control latency p95 ≤ 250 ms, 0 errors; one session: latency p95 ≤ 50 ms; beyond capacity, even fps.
 """
@@ -309,16 +313,17 @@ def summarize(sessions: int, seconds: float, raw: dict[str, Any]) -> dict[str, A
 
 
 def run_one(sessions: int, seconds: float, *, url: str | None, warmup: float, speed: int | None, procs: int,
-            compression: bool, workers: int | None) -> dict[str, Any]:
+            compression: bool, workers: int | None, env: dict[str, str] | None = None) -> dict[str, Any]:
     if url:
         raw = run_clients(url, sessions, seconds, warmup, speed, procs, compression, None)
         result = summarize(sessions, seconds, raw)
         result.update(url=url, server="external")
         return result
-    with Server(workers=workers, max_sessions=max(2 * sessions, 100)) as server:
+    with Server(workers=workers, max_sessions=max(2 * sessions, 100), env=env) as server:
         raw = run_clients(server.ws, sessions, seconds, warmup, speed, procs, compression, server)
         result = summarize(sessions, seconds, raw)
-        result.update(server="started", workers=server.workers)
+        result.update(server="started", workers=server.workers,
+                      batch_sessions=(env or {}).get("BATCH_SESSIONS", os.environ.get("BATCH_SESSIONS", "1")))
         if result["errors"]:
             result["server_log_tail"] = server.log_tail(1000)
     return result
@@ -371,8 +376,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--client-procs", type=int, default=1, help="client processes (default 1)")
     p.add_argument("--workers", type=int, help="server workers (default: CPU count)")
     p.add_argument("--no-compression", action="store_true", help="do not offer permessage-deflate")
+    p.add_argument("--compare", action="store_true",
+                   help="also run with BATCH_SESSIONS=0 (every session alone) and report batching_gain")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     args = p.parse_args(argv)
+    if args.compare and args.url:
+        p.exit(2, "python -m bench.load: error: --compare starts its own servers; leave out --url\n")
     if args.url and not args.url.startswith(("ws://127.0.0.1", "ws://localhost", "ws://[::1]")):
         p.exit(2, "python -m bench.load: error: --url must point at 127.0.0.1 (benchmarks stay on this machine)\n")
     counts = [int(x) for x in args.sweep.split(",") if x.strip()] if args.sweep else [args.sessions]
@@ -381,9 +390,17 @@ def main(argv: list[str] | None = None) -> int:
     warmup = args.warmup if args.warmup is not None else (3.0 if args.seconds >= 5 else 1.0)
     results = []
     for n in counts:
-        r = run_one(n, args.seconds, url=args.url, warmup=warmup, speed=args.speed, procs=args.client_procs,
-                    compression=not args.no_compression, workers=args.workers)
-        r["targets"] = _targets(r)
+        def one(env: dict[str, str] | None = None, n: int = n) -> dict[str, Any]:
+            r = run_one(n, args.seconds, url=args.url, warmup=warmup, speed=args.speed, procs=args.client_procs,
+                        compression=not args.no_compression, workers=args.workers, env=env)
+            r["targets"] = _targets(r)
+            return r
+
+        r = one({"BATCH_SESSIONS": "1"} if args.compare else None)
+        if args.compare:
+            r["unbatched"] = one({"BATCH_SESSIONS": "0"})
+            r["batching_gain"] = ratio(r["unbatched"].get("server_cpu_ms_per_frame"),
+                                       r.get("server_cpu_ms_per_frame"), 2)
         results.append(r)
         if args.sweep:
             print(summary_line(r), file=sys.stderr, flush=True)

@@ -79,7 +79,7 @@ def step_sessions(sessions: Sequence[TrainingSession], n: int) -> list[int]:
     mom = _rows([s.opt.m for s in group])
     var = _rows([s.opt.v for s in group if s.opt.v is not None]) if first.opt.v is not None else None
     good = _rows([s._good for s in group])
-    params, grads = _views(flat, first.bank.shapes), _views(grad, first.bank.shapes)
+    params = _views(flat, first.bank.shapes)
     eps = _rows([s._eps_t for s in group])
     per_session = torch.tensor([[s.lr, s.opt.weight_decay, s.opt.t] for s in group], dtype=torch.float64)
     per_row = per_session.repeat_interleave(models, dim=0).to(device)  # (R, 3)
@@ -105,7 +105,7 @@ def step_sessions(sessions: Sequence[TrainingSession], n: int) -> list[int]:
             assert idx is not None
             idx = idx.view(size, -1)
             x_rows, y_rows = _per_row(xs[sessions_ix, idx], models), _per_row(ys[sessions_ix, idx], models)
-        losses = backward_rows(params, grads, x_rows, y_rows, eps)  # at the current weights
+        losses = backward_rows(params, grad, x_rows, y_rows, eps)  # at the current weights
         ok = (losses < DIVERGED_LOSS).view(size, models).all(dim=1).tolist()  # NaN fails this test too
         newly = [j for j in range(size) if running[j] and not ok[j]]
         for j in newly:
@@ -144,10 +144,12 @@ def step_sessions(sessions: Sequence[TrainingSession], n: int) -> list[int]:
 
 # ---- snapshots -----------------------------------------------------------------------------------
 def _forward(group: list[TrainingSession], inputs: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Penultimate activations and logits of every model of `group`, each on its own session's inputs."""
+    """Penultimate activations (R, X, d) and logits, classes first (R, K, X), of every model of `group`,
+    each on its own session's inputs (X points each)."""
     flat = _rows([s.bank.flat.detach() for s in group])
     xs = torch.stack(inputs) if len(inputs) > 1 else inputs[0].unsqueeze(0)
-    _, acts, logits = forward_rows(_views(flat, group[0].bank.shapes), _per_row(xs, group[0].bank.m))
+    _, acts, logits = forward_rows(_views(flat, group[0].bank.shapes), _per_row(xs, group[0].bank.m),
+                                   classes_first=True)
     return acts, logits
 
 
@@ -194,7 +196,7 @@ def snapshot_sessions(sessions: Sequence[TrainingSession], regions: Sequence[boo
     if rest:
         parts_a.append(acts_r)
         parts_z.append(logits_r)
-    acts_s, logits_s = torch.cat(parts_a), torch.cat(parts_z)  # (R, S, d), (R, S, K) in `order`
+    acts_s, logits_s = torch.cat(parts_a), torch.cat(parts_z)  # (R, S, d), (R, K, S) in `order`
     params = _views(_rows([s.bank.flat.detach() for s in order]), order[0].bank.shapes)
     w, b = params[4], params[5]
     bases = [s._basis for s in order]
@@ -206,7 +208,7 @@ def snapshot_sessions(sessions: Sequence[TrainingSession], regions: Sequence[boo
         has_previous = torch.tensor([q is not None and q.shape == shape for q in bases],
                                     device=w.device).repeat_interleave(order[0].bank.m)
     points, templates, basis = project_bank(acts_s, w, b, previous, has_previous)
-    probs = torch.softmax(logits_s, dim=-1)
+    probs = torch.softmax(logits_s, dim=1).mT  # (R, S, K)
     m = order[0].bank.m
     for j, s in enumerate(order):
         s._basis = basis[j * m : (j + 1) * m]
@@ -214,9 +216,9 @@ def snapshot_sessions(sessions: Sequence[TrainingSession], regions: Sequence[boo
     regioned = [s for s in order if id(s) in want_regions]
     grid_np: tuple[np.ndarray, np.ndarray] | None = None
     if regioned:
-        z = _forward(regioned, [s._grid for s in regioned if s._grid is not None])[1]  # (R, G·G, K)
-        z_max, z_arg = z.max(dim=-1)
-        conf = 1.0 / (z - z_max.unsqueeze(-1)).exp_().sum(dim=-1)  # the max probability
+        z = _forward(regioned, [s._grid for s in regioned if s._grid is not None])[1]  # (R, K, G·G)
+        z_max, z_arg = z.max(dim=1)
+        conf = 1.0 / (z - z_max.unsqueeze(1)).exp_().sum(dim=1)  # the max probability
         grid_np = (_cpu(conf), _cpu(z_arg.to(torch.uint8)))
     points_np, templates_np, probs_np = _cpu(points), _cpu(templates), _cpu(probs)
     snaps = {}
@@ -233,18 +235,18 @@ def snapshot_sessions(sessions: Sequence[TrainingSession], regions: Sequence[boo
 def _measure(group: list[TrainingSession], acts: torch.Tensor, logits: torch.Tensor
              ) -> tuple[torch.Tensor, torch.Tensor]:
     """Every metric of every model of `group` from one forward pass over each session's training and
-    validation points; stores them in each session's `_measured` and returns the display subsample's
-    activations and logits (R, S, d), (R, S, K) from the same pass.
+    validation points (logits classes first); stores them in each session's `_measured` and returns the
+    display subsample's activations and logits (R, S, d), (R, K, S) from the same pass.
     """
     first = group[0]
     m, n, size = first.bank.m, first.data.y_train.size, len(group)
     params = _views(_rows([s.bank.flat.detach() for s in group]), first.bank.shapes)
     eps = _rows([s._eps_t for s in group])
-    bank = M.measure_bank(acts, logits, params[4], params[5], eps, M.Labels.cat([s._labels for s in group]))
+    bank = M.measure_bank(acts, logits.mT, params[4], params[5], eps, M.Labels.cat([s._labels for s in group]))
     twins = [j for j, s in enumerate(group) if not s.is_sweep]
     calibrated: dict[int, tuple[M.Reliability, float, float]] = {}
     if twins:  # temperature scaling of each twin's baseline (paper §3), fitted at this very step
-        z = logits[[j * m for j in twins], n:].to(torch.float64)  # (T, V, K)
+        z = logits[[j * m for j in twins], :, n:].to(torch.float64).mT  # (T, V, K), a view of (T, K, V)
         y = torch.stack([group[j].y_val for j in twins])
         temps = M.fit_temperature_rows(z, y)
         scaled = z / temps.view(-1, 1, 1)
@@ -272,11 +274,10 @@ def _measure(group: list[TrainingSession], acts: torch.Tensor, logits: torch.Ten
             measured.append(entry)
         s._measured = measured
     idx = torch.stack([s._display_t for s in group]) if size > 1 else first._display_t.unsqueeze(0)  # (S, D)
-    d, k = acts.shape[-1], logits.shape[-1]
-    gather = idx.view(size, 1, -1, 1)
-    a = acts.view(size, m, -1, d).gather(2, gather.expand(size, m, -1, d)).view(size * m, -1, d)
-    z_s = logits.view(size, m, -1, k).gather(2, gather.expand(size, m, -1, k)).view(size * m, -1, k)
-    return a, z_s
+    d, k = acts.shape[-1], logits.shape[1]
+    a = acts.view(size, m, -1, d).gather(2, idx.view(size, 1, -1, 1).expand(size, m, -1, d))
+    z_s = logits.view(size, m, k, -1).gather(3, idx.view(size, 1, 1, -1).expand(size, m, k, -1))
+    return a.view(size * m, -1, d), z_s.view(size * m, k, -1)
 
 
 def _cpu(t: torch.Tensor) -> np.ndarray:

@@ -42,9 +42,8 @@ class Labels:
     """
 
     y_all: torch.Tensor  # (M, N + V) training labels (as trained on), then validation labels
-    y_idx: torch.Tensor  # (M, N + V, 1) the same, for gather
     y_true: torch.Tensor  # (M, N) clean training labels
-    wrong_idx: torch.Tensor  # (M, N, 2) the two wrong classes of each training point
+    wrong_idx: torch.Tensor  # (M, 2, N) the two wrong classes of each training point
     class_mean: torch.Tensor  # (M, K, N) row c averages over the training points of class c
     n_train: int
 
@@ -52,11 +51,11 @@ class Labels:
     def build(cls, y_train: torch.Tensor, y_val: torch.Tensor, y_true: torch.Tensor, models: int) -> Labels:
         device = y_train.device
         y_all = torch.cat([y_train, y_val]).unsqueeze(0).expand(models, -1)
-        wrong = (y_train.unsqueeze(-1) + torch.tensor([1, 2], device=device)) % K  # (N, 2)
+        wrong = (y_train.unsqueeze(0) + torch.tensor([[1], [2]], device=device)) % K  # (2, N)
         one_hot = torch.nn.functional.one_hot(y_train, K).float().T  # (K, N)
         class_mean = one_hot / one_hot.sum(dim=1, keepdim=True).clamp_min(1)
         return cls(
-            y_all=y_all, y_idx=y_all.unsqueeze(-1), y_true=y_true.unsqueeze(0).expand(models, -1),
+            y_all=y_all, y_true=y_true.unsqueeze(0).expand(models, -1),
             wrong_idx=wrong.unsqueeze(0).expand(models, -1, -1),
             class_mean=class_mean.unsqueeze(0).expand(models, -1, -1), n_train=y_train.numel(),
         )
@@ -67,7 +66,7 @@ class Labels:
         if len(parts) == 1:
             return parts[0]
         assert len({p.n_train for p in parts}) == 1, "runs measured together need the same number of points"
-        fields = ("y_all", "y_idx", "y_true", "wrong_idx", "class_mean")
+        fields = ("y_all", "y_true", "wrong_idx", "class_mean")
         joined = {f: torch.cat([getattr(p, f) for p in parts]) for f in fields}
         return cls(**joined, n_train=parts[0].n_train)
 
@@ -85,24 +84,28 @@ def measure_bank(acts: torch.Tensor, logits: torch.Tensor, w: torch.Tensor, b: t
                  eps: torch.Tensor, labels: Labels) -> BankMeasure:
     """Every metric for the whole bank in a few batched ops, from one forward pass over train + validation.
 
-    acts (M, N + V, d), logits (M, N + V, K), templates w (M, K, d) and b (M, K), eps (M,).
+    acts (M, N + V, d), logits (M, N + V, K), templates w (M, K, d) and b (M, K), eps (M,). The work is
+    done classes first, on logits.mT (M, K, N + V): pass the .mT view of a classes-first tensor
+    (ModelBank's forward_rows(classes_first=True)) and it costs no copy.
     """
     n = labels.n_train
-    log_p = torch.log_softmax(logits, dim=-1)
-    lp_y = log_p.gather(-1, labels.y_idx).squeeze(-1)  # (M, N + V)
+    zt = logits.mT  # (M, K, N + V)
+    y_idx = labels.y_all.unsqueeze(-2)  # (M, 1, N + V)
+    log_p = torch.log_softmax(zt, dim=-2)
+    lp_y = log_p.gather(-2, y_idx).squeeze(-2)  # (M, N + V)
     e = eps.unsqueeze(-1)  # (M, 1)
-    per_point = -(1.0 - e) * lp_y - e * log_p.mean(dim=-1)  # the smoothed loss, (M, N + V)
-    z_y = logits.gather(-1, labels.y_idx).squeeze(-1)
-    gap = z_y - (logits.sum(dim=-1) - z_y) / (K - 1)  # correct logit minus the mean wrong one, (M, N + V)
-    conf, pred = log_p.max(dim=-1)
+    per_point = -(1.0 - e) * lp_y - e * log_p.mean(dim=-2)  # the smoothed loss, (M, N + V)
+    z_y = zt.gather(-2, y_idx).squeeze(-2)
+    gap = z_y - (zt.sum(dim=-2) - z_y) / (K - 1)  # correct logit minus the mean wrong one, (M, N + V)
+    conf, pred = log_p.max(dim=-2)
     conf = conf.exp_()  # max probability, (M, N + V)
     hit = (pred == labels.y_all).float()
     w_aug = torch.cat([w, b.unsqueeze(-1)], dim=-1)  # (M, K, d + 1)
     x_aug = torch.cat([acts[:, :n], torch.ones_like(acts[:, :n, :1])], dim=-1)  # (M, N, d + 1)
-    dists = torch.cdist(x_aug, w_aug)  # (M, N, K)
-    d_correct = dists.gather(-1, labels.y_idx[:, :n]).squeeze(-1)  # (M, N)
-    d_wrong = dists.gather(-1, labels.wrong_idx)  # (M, N, 2)
-    spread = (d_wrong[..., 0] - d_wrong[..., 1]).abs() / d_wrong.mean(dim=-1).clamp_min(1e-12)
+    dists = torch.cdist(w_aug, x_aug)  # (M, K, N): ‖x̃ − w̃_k‖
+    d_correct = dists.gather(-2, y_idx[..., :n]).squeeze(-2)  # (M, N)
+    d_wrong = dists.gather(-2, labels.wrong_idx)  # (M, 2, N)
+    spread = (d_wrong[:, 0] - d_wrong[:, 1]).abs() / d_wrong.mean(dim=-2).clamp_min(1e-12)
     conf_v, hit_v = conf[:, n:], hit[:, n:]
     named = {
         "train_loss": per_point[:, :n].mean(-1),
@@ -122,7 +125,7 @@ def measure_bank(acts: torch.Tensor, logits: torch.Tensor, w: torch.Tensor, b: t
     scalars = dict(zip(named, rows, strict=True))
     rel = bank_reliability(conf_v, hit_v)
     scalars["ece"] = [r.ece for r in rel]
-    class_dist = (labels.class_mean @ dists).to("cpu").numpy()  # (M, K, K)
+    class_dist = (labels.class_mean @ dists.mT).to("cpu").numpy()  # (M, K, K)
     return BankMeasure(scalars=scalars, reliability=rel, class_distances=class_dist)
 
 
@@ -154,9 +157,9 @@ def nll(logits: torch.Tensor, labels: torch.Tensor) -> float:
 
 
 def nll_rows(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Mean NLL per row: logits (S, N, K), labels (S, N) → (S,)."""
-    lp = torch.log_softmax(logits, dim=-1)
-    return -lp.gather(-1, labels.unsqueeze(-1)).squeeze(-1).mean(dim=-1)
+    """Mean NLL per row: logits (S, N, K), labels (S, N) → (S,). Classes first inside, as measure_bank."""
+    lp = torch.log_softmax(logits.mT, dim=-2)
+    return -lp.gather(-2, labels.unsqueeze(-2)).squeeze(-2).mean(dim=-1)
 
 
 def reliability(logits: torch.Tensor, labels: torch.Tensor) -> Reliability:
@@ -165,8 +168,8 @@ def reliability(logits: torch.Tensor, labels: torch.Tensor) -> Reliability:
 
 
 def reliability_rows(logits: torch.Tensor, labels: torch.Tensor) -> list[Reliability]:
-    """Reliability bins and ECE per row: logits (S, N, K), labels (S, N)."""
-    conf, pred = torch.softmax(logits, dim=-1).max(dim=-1)
+    """Reliability bins and ECE per row: logits (S, N, K), labels (S, N). Classes first inside."""
+    conf, pred = torch.softmax(logits.mT, dim=-2).max(dim=-2)
     return bank_reliability(conf, (pred == labels).to(conf.dtype))
 
 

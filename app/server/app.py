@@ -23,7 +23,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..engine.bank import resolve_device
 from ..protocol.messages import CLOSE_GOING_AWAY
 from .capacity import SessionRegistry
-from .connection import Busy, explorer_socket
+from .connection import explorer_socket
+from .loop import Busy, ComputeLoop
 from .room import Room, sample_every_second
 from .routes import router
 from .settings import Settings
@@ -178,6 +179,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             undo()
             room.cancel()
         await close_sessions(app, SHUTDOWN_REASON)  # graceful shutdown: tell every client why
+        await app.state.compute_loop.stop()
         app.state.executor.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(title="Label Smoothing Explorer", docs_url=None, redoc_url=None, openapi_url=None,
@@ -189,6 +191,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.connections = set()
     app.state.room = Room(registry_dir, app.state.connections)
     app.state.busy = Busy()
+    app.state.compute_loop = ComputeLoop(app.state.executor, app.state.busy, fps_cap=settings.fps_cap,
+                                         batch=bool(settings.batch_sessions))
     app.state.shutting_down = False
     app.state.device = resolve_device(settings.device).type
     app.include_router(router)
@@ -214,11 +218,13 @@ def create_app_from_env() -> Any:
 
 def _warm_up(settings: Settings, static: StaticFiles) -> None:
     from ..engine.config import RunConfig
-    from .live import LiveSession
+    from .live import Job, LiveSession, tick_sessions
     from .routes import VENDOR_PLOTLY
 
     static.load(VENDOR_PLOTLY)  # gzip the Plotly bundle now, not on the first visitor's request
-    live = LiveSession(RunConfig(device=settings.device))
-    live.playing = True
-    for _ in range(3):
-        live.tick(True)
+    pair = [LiveSession(RunConfig(device=settings.device)) for _ in range(2)]
+    for live in pair:
+        live.playing = True
+    for _ in range(3):  # alone, then as one bank: the first ticks of each kind cost the most
+        pair[0].tick(True)
+        tick_sessions([Job(live, True) for live in pair], bool(settings.batch_sessions))

@@ -7,9 +7,12 @@ Synchronous and I/O-free: connection.py calls `apply` for each validated control
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .. import __version__
+from ..engine.batch import snapshot_key, snapshot_sessions, step_sessions, train_key
 from ..engine.config import MAX_CONTROLS_PER_SECOND, MAX_FPS, MAX_SPEED, RunConfig
 from ..engine.distill import DistillSession, DistillSettings, DistillSnapshot
 from ..engine.session import TrainingSession
@@ -46,6 +49,7 @@ class LiveSession:
         self.frames = 0
         self._rate_window: list[float] = []
         self._steps_log: list[tuple[float, int]] = []
+        self.error: Exception | None = None  # set by a tick that failed on this session alone
 
     # ---- controls ---------------------------------------------------------------------------------
     def admit(self, now: float) -> None:
@@ -121,35 +125,38 @@ class LiveSession:
     def tick(self, want_frame: bool, train: bool = True) -> bytes | None:
         """Train this tick's steps (if `train`); build a frame if wanted and something changed.
 
-        Runs on a worker thread. A divergence, found by a step or by the snapshot, pauses the run.
+        A tick of one: the compute loop ticks many sessions at once through `tick_sessions`. Raises
+        what training or framing raised (the session is paused).
         """
-        n = self.steps_per_tick() if train else 0
-        if n:
-            done = self.session.step(n)
-            if not self.playing:
-                self.pending_steps = max(0, self.pending_steps - n)
-            now = time.monotonic()
-            self._steps_log.append((now, done))
-            self._steps_log = [(t, k) for t, k in self._steps_log if now - t < 2.0]
-            self.dirty = True
-        frame = None
-        if want_frame and self.dirty:
-            self.dirty = False
-            self.frames += 1
-            measure = self.measure_next or self.frames % METRICS_EVERY == 1
-            self.measure_next = False
-            snap = self.session.snapshot(regions=self.frames % REGIONS_EVERY == 0, metrics=measure)
-            if snap.diverged:
-                self.playing = False
-            if isinstance(snap, DistillSnapshot):
-                self.playing = self.playing and not snap.finished  # the lab stops by itself after the students
-                frame = encode_distill(snap, playing=self.playing, steps_per_s=round(self.steps_per_second(), 1))
-            else:
-                frame = encode_snapshot(snap, playing=self.playing, steps_per_s=round(self.steps_per_second(), 1),
-                                        mode="sweep" if self.session.is_sweep else "twin")
-        if self.session.diverged:
-            self.playing, self.pending_steps = False, 0
+        frame = tick_sessions([Job(self, want_frame, train)])[0]
+        if self.error is not None:
+            err, self.error = self.error, None
+            raise err
         return frame
+
+    def _trained(self, asked: int, done: int, now: float) -> None:
+        if not self.playing:
+            self.pending_steps = max(0, self.pending_steps - asked)
+        self._steps_log.append((now, done))
+        self._steps_log = [(t, k) for t, k in self._steps_log if now - t < 2.0]
+        self.dirty = True
+
+    def _frame_plan(self) -> tuple[bool, bool]:
+        """This frame's (regions, metrics): every metric on every METRICS_EVERY-th frame (and after a control)."""
+        self.dirty = False
+        self.frames += 1
+        measure = self.measure_next or self.frames % METRICS_EVERY == 1
+        self.measure_next = False
+        return self.frames % REGIONS_EVERY == 0, measure
+
+    def _encode(self, snap: Any) -> bytes:
+        if snap.diverged:
+            self.playing = False
+        if isinstance(snap, DistillSnapshot):
+            self.playing = self.playing and not snap.finished  # the lab stops by itself after the students
+            return encode_distill(snap, playing=self.playing, steps_per_s=round(self.steps_per_second(), 1))
+        return encode_snapshot(snap, playing=self.playing, steps_per_s=round(self.steps_per_second(), 1),
+                               mode="sweep" if self.session.is_sweep else "twin")
 
     def steps_per_second(self) -> float:
         if len(self._steps_log) < 2:
@@ -177,6 +184,96 @@ class LiveSession:
             "diverged": s.diverged,
             "version": __version__,
         }
+
+
+@dataclass
+class Job:
+    """One session's part in a tick: whether it may send a frame now and whether it trains."""
+
+    live: LiveSession
+    want_frame: bool
+    train: bool = True
+
+
+def tick_sessions(jobs: Sequence[Job], batch: bool = True, groups: list[int] | None = None) -> list[bytes | None]:
+    """One tick for many live sessions: each trains its steps, then the wanted frames are built.
+
+    Sessions whose models have the same shape and take the same number of steps train as one bank
+    (engine/batch.py), and are snapshotted as one; with batch=False (BATCH_SESSIONS=0) every session
+    is its own group, through the same code. A group that raises is retried one session at a time, so
+    a fault stays with the session that has it: its job gets the exception instead of a frame.
+    `groups`, when given, receives the size of each training group.
+    """
+    now = time.monotonic()
+    frames: list[bytes | None] = [None] * len(jobs)
+    steps = [job.live.steps_per_tick() if job.train else 0 for job in jobs]
+    training: dict[Hashable, list[int]] = {}
+    for j, job in enumerate(jobs):
+        if steps[j]:
+            training.setdefault(_key(job.live.session, batch, train_key, steps[j]), []).append(j)
+    failed: dict[int, Exception] = {}
+    if groups is not None:
+        groups.extend(len(members) for members in training.values())
+    for members in training.values():
+        def step(group: list[int]) -> None:
+            done = _step([jobs[j].live.session for j in group], steps[group[0]])
+            for j, d in zip(group, done, strict=True):
+                jobs[j].live._trained(steps[j], d, now)
+        _isolating(step, members, failed)
+    wanted = [j for j, job in enumerate(jobs) if job.want_frame and job.live.dirty and j not in failed]
+    plans = {j: jobs[j].live._frame_plan() for j in wanted}
+    snapshotting: dict[Hashable, list[int]] = {}
+    for j in wanted:
+        snapshotting.setdefault(_key(jobs[j].live.session, batch, snapshot_key), []).append(j)
+    for members in snapshotting.values():
+        def snap(group: list[int]) -> None:
+            snaps = _snapshot([jobs[j].live.session for j in group], [plans[j] for j in group])
+            for j, sn in zip(group, snaps, strict=True):
+                frames[j] = jobs[j].live._encode(sn)
+        _isolating(snap, members, failed)
+    for job in jobs:
+        if job.live.session.diverged:
+            job.live.playing, job.live.pending_steps = False, 0
+    for j, err in failed.items():
+        frames[j] = None
+        jobs[j].live.error = err
+    return frames
+
+
+def _key(session: Any, batch: bool, key: Callable[[Any], Hashable], *extra: Hashable) -> Hashable:
+    """Sessions with equal keys form one group; any other kind of session (or batch=False) is alone."""
+    if batch and isinstance(session, TrainingSession):
+        return (key(session), *extra)
+    return ("alone", id(session))
+
+
+def _step(sessions: list[Any], n: int) -> list[int]:
+    if len(sessions) == 1 and not isinstance(sessions[0], TrainingSession):
+        return [sessions[0].step(n)]
+    return step_sessions(sessions, n)
+
+
+def _snapshot(sessions: list[Any], plans: list[tuple[bool, bool]]) -> list[Any]:
+    if len(sessions) == 1 and not isinstance(sessions[0], TrainingSession):
+        regions, metrics = plans[0]
+        return [sessions[0].snapshot(regions=regions, metrics=metrics)]
+    return snapshot_sessions(sessions, [r for r, _ in plans], [m for _, m in plans])
+
+
+def _isolating(work: Callable[[list[int]], None], members: list[int], failed: dict[int, Exception]) -> None:
+    """Run work on the group; if it raises, on each member alone, recording the members that still fail."""
+    try:
+        work(members)
+        return
+    except Exception as err:  # noqa: BLE001 - a bug in training or framing: keep it to its session
+        if len(members) == 1:
+            failed[members[0]] = err
+            return
+    for j in members:
+        try:
+            work([j])
+        except Exception as err:  # noqa: BLE001
+            failed[j] = err
 
 
 def _check_lab_set(s: TrainingSession | DistillSession, ctrl: Set) -> None:

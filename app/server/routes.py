@@ -60,6 +60,7 @@ def _subpage(name: str) -> Callable[[Request], Awaitable[Response]]:
 
 router.add_api_route("/sweep", _subpage("sweep"), methods=["GET"], response_class=HTMLResponse)
 router.add_api_route("/calculator", _subpage("calculator"), methods=["GET"], response_class=HTMLResponse)
+router.add_api_route("/distill", _subpage("distill"), methods=["GET"], response_class=HTMLResponse)
 
 
 @router.get("/healthz")
@@ -72,14 +73,16 @@ async def healthz(request: Request) -> dict[str, Any]:
         "sessions": state.registry.count(),
         "max_sessions": state.settings.max_sessions,
         "busy_threads": state.busy.value,  # training jobs running in this worker now
+        "batch_sessions": bool(state.settings.batch_sessions),
+        "largest_group": state.compute_loop.largest_group,  # the most sessions this worker trained as one bank
     }
 
 
-def _room(request: Request) -> dict[str, Any]:
+async def _room(request: Request) -> dict[str, Any]:
     """The room's numbers (app/server/room.py) and the attendee links as this request's browser can share them."""
     state = request.app.state
     urls, notes = attendee_urls(state.settings, request.headers.get("host"), request.url.scheme)
-    return dict(state.room.report(state.registry, state.settings, state.device, urls, notes))
+    return dict(await state.room.report(state.registry, state.settings, state.device, urls, notes))
 
 
 @router.get("/host", response_class=HTMLResponse)
@@ -96,7 +99,7 @@ async def host_page(request: Request) -> Response:
         response: Response = RedirectResponse(url.path + (f"?{url.query}" if url.query else ""), status_code=303)
         response.set_cookie(HOST_COOKIE, settings.host_code, httponly=True, samesite="strict", max_age=12 * 3600)
         return response
-    room = _room(request)
+    room = await _room(request)
     return templates.TemplateResponse(request, "host.html", {
         "version": __version__, "locked": False, "qrs": [(url, qr_svg(url)) for url in room["attendee_urls"]],
         "boot": {"room": room, "refresh_ms": ROOM_REFRESH_MS}})
@@ -108,7 +111,7 @@ async def api_room(request: Request) -> JSONResponse:
     settings = request.app.state.settings
     if not host_ok(request, settings):
         return JSONResponse({"error": host_refusal(request, settings)}, status_code=401)
-    return JSONResponse(_room(request), headers={"cache-control": "no-store"})
+    return JSONResponse(await _room(request), headers={"cache-control": "no-store"})
 
 
 @router.get("/api/scenarios")

@@ -17,7 +17,6 @@ CODES = ("ACCESS_CODE", "HOST_CODE")  # read as they are: an empty value means n
 HOST_CODE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
 
-
 def _env(name: str, lo: int | None = None, hi: int | None = None, choices: tuple[str, ...] = ()) -> dict[str, Any]:
     return {"env": name, "lo": lo, "hi": hi, "choices": choices}
 
@@ -43,6 +42,9 @@ class Settings:
     # threads per worker process that run training ticks, first come first served: one, so ticks do not
     # fight each other (and the event loop) for the GIL; parallelism comes from processes
     compute_threads: int = field(default=1, metadata=_env("COMPUTE_THREADS", 1, 64))
+    # 1: the compute loop trains the sessions whose models have the same shape as one bank; 0: each alone
+    # (today's cost, through the same code: the A/B switch for bench.load --compare)
+    batch_sessions: int = field(default=1, metadata=_env("BATCH_SESSIONS", 0, 1))
     torch_threads: int = 1  # tiny models are overhead-bound: one thread per worker
     warm_up: bool = False  # the real server trains a throwaway session at start, so the first visitor waits less
 
@@ -54,7 +56,6 @@ class Settings:
                              f"got {self.host_code!r}")
         if self.host_code and self.host_code == self.access_code:
             raise ValueError("HOST_CODE must differ from ACCESS_CODE: every attendee knows the access code")
-
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

@@ -25,13 +25,15 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     try:
-        settings = Settings.from_env(host=args.host, port=args.port, workers=args.workers, device=args.device)
+        settings = Settings.from_env(host=args.host, port=args.port, workers=args.workers, device=args.device,
+                                     batch_sessions=0 if getattr(args, "no_batch", False) else None)
         resolve_device(settings.device)  # asking for CUDA without one is an error now, not in every worker
     except ValueError as err:
         raise ServeError(str(err)) from None
     workers = settings.resolved_workers()
     # worker processes rebuild the settings from the environment: pass every flag through it
-    os.environ.update(HOST=settings.host, PORT=str(settings.port), WORKERS=str(workers), DEVICE=settings.device)
+    os.environ.update(HOST=settings.host, PORT=str(settings.port), WORKERS=str(workers), DEVICE=settings.device,
+                      BATCH_SESSIONS=str(settings.batch_sessions))
     registry = tempfile.mkdtemp(prefix="lse-sessions-")
     os.environ["LSE_REGISTRY_DIR"] = registry
     try:

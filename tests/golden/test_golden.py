@@ -1,6 +1,7 @@
-"""The frames of one scripted session equal the frames recorded before the layered restructure.
+"""The frames of one scripted session equal the recorded ones (the golden frames).
 
-frames.npz was written by record.py from the flat-module code (same seed, same controls); every
+frames.npz was written by record.py (re-recorded when the compute loop came: the temperature-scaled
+metrics are now fitted at each measured step, and the batched layout rounds a little differently); every
 header value and every array must match to 1e-6. A change that is meant to alter frames re-records
 it (`python -m tests.golden.record`) and says why in its commit.
 """

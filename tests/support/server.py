@@ -40,7 +40,7 @@ START_TIMEOUT = 90.0  # seconds for a server to answer /healthz (torch import on
 STOP_TIMEOUT = 20.0  # seconds a server has to exit after SIGTERM before it is killed
 # Every variable the app reads (app/server/settings.py, and the registry the supervisor hands its workers).
 APP_ENV = ("HOST", "PORT", "WORKERS", "DEVICE", "MAX_SESSIONS", "FPS_CAP", "MAX_STEPS_PER_SECOND",
-           "IDLE_TIMEOUT", "ACCESS_CODE", "HOST_CODE", "COMPUTE_THREADS", "LSE_REGISTRY_DIR")
+           "IDLE_TIMEOUT", "ACCESS_CODE", "HOST_CODE", "COMPUTE_THREADS", "BATCH_SESSIONS", "LSE_REGISTRY_DIR")
 CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 T = TypeVar("T")
 

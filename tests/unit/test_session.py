@@ -231,10 +231,10 @@ def recorded_batches(monkeypatch: pytest.MonkeyPatch) -> list[tuple[np.ndarray, 
     seen: list[tuple[np.ndarray, np.ndarray]] = []
     real = batch_module.backward_rows
 
-    def recording(params: Any, grads: Any, x: torch.Tensor, y: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    def recording(params: Any, grad: Any, x: torch.Tensor, y: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
         torch.testing.assert_close(x[0], x[-1])  # every model of the session sees the same minibatch
         seen.append((x[0].numpy().copy(), y[0].numpy().copy()))
-        return real(params, grads, x, y, eps)
+        return real(params, grad, x, y, eps)
 
     monkeypatch.setattr(batch_module, "backward_rows", recording)
     return seen

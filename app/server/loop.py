@@ -1,0 +1,276 @@
+"""The compute loop: one per worker process; it trains every session of the worker and builds their frames.
+
+Each connection (connection.py) only reads controls and writes what it is given; the loop owns the
+clock. On every tick (FPS_CAP times a second) it applies the controls that arrived, takes the playing
+sessions that are due, and hands them to one call on the training thread: sessions whose models have
+the same shape train as one bank and are snapshotted as one (live.tick_sessions, engine/batch.py).
+A control on a session that is not training is shown at once, without waiting for a tick, and the
+loop never waits to fill a batch: one session alone ticks as often as a full room.
+
+Fairness: every due session takes part in every tick, so beyond capacity the ticks slow down and every
+session's frame rate falls alike. A session whose work costs more than a twin's (a sweep, a large run)
+is due less often when the loop is behind, in proportion to its cost (`Member.cost`), so it cannot
+slow the room down more than its share.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ..engine.config import run_size
+from ..protocol.messages import DIVERGED, ControlError
+from .live import Job, LiveSession, tick_sessions
+
+if TYPE_CHECKING:
+    from .connection import Connection
+
+STALLED_AFTER = 1.0  # seconds a frame may take to leave before training waits for the client to read
+RETRY_SOON = 0.002  # seconds: a frame that is still leaving is looked at again this soon
+IDLE, RETRY, TICK = "idle", "retry", "tick"
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Busy:
+    """How many training jobs run on worker threads in this process right now (/healthz `busy_threads`).
+
+    A closed session must free its thread, not only its registry ticket: this is how tests see it.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.value = 0
+
+    def run(self, fn: Callable[..., T], *args: Any) -> T:
+        with self._lock:
+            self.value += 1
+        try:
+            return fn(*args)
+        finally:
+            with self._lock:
+                self.value -= 1
+
+
+@dataclass(eq=False)
+class Member:
+    """A connection as the loop sees it: its place in the tick schedule and its share of the work."""
+
+    conn: Connection
+    phase: float = 0.0  # ticks owed: the session is due when this reaches 1 (fps below the tick rate)
+    credit: float = 0.0  # behind capacity: a costly session waits until its credit pays for a tick
+    sends: set[asyncio.Task[None]] = field(default_factory=set)
+
+    @property
+    def live(self) -> LiveSession | None:
+        return self.conn.live
+
+    def cost(self) -> float:
+        """The session's work per tick relative to a default twin's (1.0): models × points × units."""
+        live = self.live
+        if live is None:
+            return 1.0
+        s = live.session
+        return max(1.0, run_size(s.config, len(s.eps_values)) / _TWIN_SIZE)
+
+    def spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self.sends.add(task)
+        task.add_done_callback(self.sends.discard)
+
+
+def _twin_size() -> float:
+    from ..engine.config import RunConfig
+
+    return float(run_size(RunConfig(), 2))
+
+
+_TWIN_SIZE = _twin_size()
+
+
+class ComputeLoop:
+    """Owns every session of this worker process; `run` is its clock (started with the first session)."""
+
+    def __init__(self, executor: ThreadPoolExecutor, busy: Busy, *, fps_cap: int, batch: bool = True) -> None:
+        self.executor, self.busy, self.fps_cap, self.batch = executor, busy, fps_cap, batch
+        self.members: dict[Connection, Member] = {}
+        self.wake = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+        self.ticks = 0
+        self.behind = False  # the last tick took longer than a tick period
+        self.largest_group = 0  # the most sessions trained as one bank so far (/healthz)
+
+    # ---- membership ------------------------------------------------------------------------------
+    def join(self, conn: Connection) -> None:
+        self.members[conn] = Member(conn)
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self.run(), name="compute-loop")
+        self.poke()
+
+    def leave(self, conn: Connection) -> None:
+        member = self.members.pop(conn, None)
+        if member is not None:
+            for task in member.sends:
+                task.cancel()
+
+    def poke(self) -> None:
+        """Something changed (a control arrived, a frame left): look at the sessions now."""
+        self.wake.set()
+
+    async def compute(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run fn on the training thread (off the event loop), counted in `busy`."""
+        return await asyncio.get_running_loop().run_in_executor(self.executor, self.busy.run, fn, *args)
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)
+
+    # ---- the clock -------------------------------------------------------------------------------
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        period = 1.0 / self.fps_cap
+        next_tick = loop.time()
+        while self.members:  # the next session to join starts the loop again
+            at_tick = loop.time() >= next_tick - RETRY_SOON
+            try:
+                need = await self.pass_once(at_tick)
+            except Exception:  # the loop serves everybody: a bug is logged, never the end of it
+                log.exception("a compute loop pass failed")
+                need = TICK
+            now = loop.time()
+            if at_tick:
+                self.behind = now > next_tick + period
+                next_tick = max(next_tick + period, now)  # whole periods: no drift; behind: tick again at once
+            if need == IDLE:
+                await self.nap(None)
+            else:
+                await self.nap(min(RETRY_SOON, next_tick - now) if need == RETRY else next_tick - now)
+
+    async def nap(self, timeout: float | None) -> None:
+        """Sleep until poked or `timeout` seconds pass (None: until poked); not at all if controls wait."""
+        self.wake.clear()
+        if (timeout is not None and timeout <= 0) or any(m.conn.pending for m in self.members.values()):
+            return
+        try:
+            await asyncio.wait_for(self.wake.wait(), timeout)
+        except TimeoutError:
+            pass
+
+    async def pass_once(self, at_tick: bool) -> str:
+        """Apply controls; on a tick, train and frame the due sessions; show changes of idle ones at once.
+
+        Returns when to look next: IDLE (when something happens), RETRY (soon: a frame is still leaving)
+        or TICK (at the next tick: something trains).
+        """
+        loop = asyncio.get_running_loop()
+        members = [m for m in self.members.values() if m.live is not None]
+        controlled = [m for m in members if m.conn.pending]
+        if controlled:
+            await self.apply_controls(controlled)
+        if at_tick:
+            self.ticks += 1
+        now = loop.time()
+        jobs: list[tuple[Member, Job]] = []
+        retry = training = False
+        for m in members:
+            live, conn = m.live, m.conn
+            assert live is not None
+            steps = live.steps_per_tick()
+            frame_free = conn.frame_task is None or conn.frame_task.done()
+            if steps:
+                training = True
+                if not at_tick or not self._due(m, live):
+                    continue
+                if not frame_free:
+                    waited = now - conn.frame_at
+                    if waited > STALLED_AFTER or waited < 1.0 / live.fps:
+                        continue  # a stalled reader gets no training; a slow one gets its frame out first
+                jobs.append((m, Job(live, frame_free, True)))
+            elif live.dirty:
+                if frame_free:
+                    jobs.append((m, Job(live, True, False)))  # nothing trains: show the change now
+                else:
+                    retry = True
+        if jobs:
+            diverged_before = [m.live.session.diverged if m.live else None for m, _ in jobs]
+            groups: list[int] = []
+            frames = await self.compute(tick_sessions, [job for _, job in jobs], self.batch, groups)
+            self.largest_group = max([self.largest_group, *groups])
+            sent_at = loop.time()
+            for (m, job), frame, was in zip(jobs, frames, diverged_before, strict=True):
+                if m.conn not in self.members:
+                    continue  # it left during the tick: its results go nowhere
+                self.deliver(m, job.live, frame, was, sent_at)
+        return RETRY if retry else TICK if training else IDLE
+
+    def _due(self, m: Member, live: LiveSession) -> bool:
+        """A session at fps f is due on f of every FPS_CAP ticks; a costly one, when the loop is behind,
+        on fewer: it waits until it has sat out ticks in proportion to its cost."""
+        m.phase = min(m.phase + live.fps / self.fps_cap, 2.0)
+        if m.phase < 1.0:
+            return False
+        if self.behind:
+            cost = m.cost()
+            if cost > 1.0:
+                m.credit += 1.0
+                if m.credit < cost:
+                    return False
+                m.credit -= cost
+        m.phase -= 1.0
+        return True
+
+    def deliver(self, m: Member, live: LiveSession, frame: bytes | None, was_diverged: str | None,
+                now: float) -> None:
+        conn = m.conn
+        if live.error is not None:
+            err, live.error = live.error, None
+            log.error("a training tick failed", exc_info=err)
+            live.playing, live.pending_steps, live.dirty = False, 0, False
+            m.spawn(conn.say([("training stopped after an internal error; reset to start again", None)],
+                             live.state()))
+            return
+        if frame is not None:
+            conn.frame_task = asyncio.create_task(conn.send_frame(frame))
+            conn.frame_at = now
+        diverged = live.session.diverged
+        if diverged and not was_diverged:
+            m.spawn(conn.say([(diverged, DIVERGED)], live.state()))
+
+    async def apply_controls(self, members: list[Member]) -> None:
+        """Apply every control received since the last look, on the training thread; then confirm each
+        session's state to its client (after its errors, if any)."""
+        batches = []
+        for m in members:
+            controls, m.conn.pending = m.conn.pending, []
+            batches.append((m, controls))
+
+        def apply_all() -> list[list[tuple[str, str | None]]]:
+            out = []
+            for m, controls in batches:
+                errors: list[tuple[str, str | None]] = []
+                live = m.live
+                assert live is not None
+                for ctrl in controls:
+                    try:
+                        live.apply(ctrl)
+                    except ControlError as err:
+                        errors.append((str(err), err.code))
+                    except Exception:  # a bug must not end the session: report it, keep the previous state
+                        log.exception("applying a %s control failed", type(ctrl).__name__)
+                        errors.append(("that control could not be applied; the session keeps its previous state",
+                                       None))
+                out.append(errors)
+            return out
+
+        results = await self.compute(apply_all)
+        for (m, _), errors in zip(batches, results, strict=True):
+            if m.conn in self.members and m.live is not None:
+                m.phase = 1.0  # a changed session is due at the next tick
+                m.spawn(m.conn.say(errors, m.live.state()))

@@ -1,0 +1,161 @@
+"""The worker's compute loop (app/server/loop.py) with stand-in connections: who is ticked, and when."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from app.engine.config import RunConfig
+from app.protocol.messages import parse_control
+from app.server.live import LiveSession
+from app.server.loop import Busy, ComputeLoop, Member
+
+
+class FakeConnection:
+    """What the loop uses of a connection: its live session, pending controls and the two ways to send."""
+
+    def __init__(self, **config: Any) -> None:
+        self.live = LiveSession(RunConfig(**{"device": "cpu", "points": 300, **config}))
+        self.pending: list[Any] = []
+        self.frame_task: asyncio.Task[None] | None = None
+        self.frame_at = 0.0
+        self.frames: list[bytes] = []
+        self.said: list[tuple[list[tuple[str, str | None]], dict[str, Any]]] = []
+
+    async def send_frame(self, frame: bytes) -> None:
+        self.frames.append(frame)
+
+    async def say(self, errors: list[tuple[str, str | None]], state: dict[str, Any]) -> None:
+        self.said.append((errors, state))
+
+
+def make_loop(batch: bool = True) -> tuple[ComputeLoop, list[int]]:
+    """A loop whose training calls run inline; the list counts those calls."""
+    loop = ComputeLoop(ThreadPoolExecutor(1), Busy(), fps_cap=30, batch=batch)
+    calls: list[int] = []
+
+    async def compute(fn: Any, *args: Any) -> Any:
+        calls.append(1)
+        return fn(*args)
+
+    loop.compute = compute  # type: ignore[method-assign]
+    return loop, calls
+
+
+def join(loop: ComputeLoop, conn: FakeConnection) -> None:
+    """As ComputeLoop.join, without starting its clock: the tests call pass_once themselves."""
+    loop.members[conn] = Member(conn)  # type: ignore[arg-type]
+
+
+async def settle() -> None:
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+
+def test_playing_sessions_train_in_one_group_and_get_frames() -> None:
+    async def scenario() -> None:
+        loop, calls = make_loop()
+        conns = [FakeConnection(seed=i) for i in range(3)]
+        for c in conns:
+            join(loop, c)
+            c.live.playing = True
+        assert await loop.pass_once(at_tick=True) == "tick"
+        await settle()
+        assert len(calls) == 1 and loop.largest_group == 3  # one call on the training thread, one bank
+        assert all(len(c.frames) == 1 and c.live.session.step_count == 3 for c in conns)
+
+    asyncio.run(scenario())
+
+
+def test_without_batching_every_session_is_its_own_group() -> None:
+    async def scenario() -> None:
+        loop, _ = make_loop(batch=False)
+        conns = [FakeConnection(seed=i) for i in range(3)]
+        for c in conns:
+            join(loop, c)
+            c.live.playing = True
+        await loop.pass_once(at_tick=True)
+        await settle()
+        assert loop.largest_group == 1 and all(len(c.frames) == 1 for c in conns)
+
+    asyncio.run(scenario())
+
+
+def test_a_session_that_leaves_mid_tick_gets_nothing_and_the_others_go_on() -> None:
+    async def scenario() -> None:
+        loop, _ = make_loop()
+        conns = [FakeConnection(seed=i) for i in range(3)]
+        for c in conns:
+            join(loop, c)
+            c.live.playing = True
+        leaver = conns[1]
+
+        async def compute(fn: Any, *args: Any) -> Any:
+            loop.leave(leaver)  # the client goes while its tick runs on the training thread
+            return fn(*args)
+
+        loop.compute = compute  # type: ignore[method-assign]
+        await loop.pass_once(at_tick=True)
+        await settle()
+        assert leaver.frames == [] and leaver not in loop.members
+        assert len(conns[0].frames) == len(conns[2].frames) == 1
+        loop.compute = make_loop()[0].compute  # type: ignore[method-assign]  # inline again, nobody leaves
+        await loop.pass_once(at_tick=True)
+        await settle()
+        assert len(conns[0].frames) == 2 and leaver.frames == []
+
+    asyncio.run(scenario())
+
+
+def test_paused_sessions_cost_no_compute_and_a_control_shows_at_once() -> None:
+    async def scenario() -> None:
+        loop, calls = make_loop()
+        conn = FakeConnection()
+        join(loop, conn)
+        await loop.pass_once(at_tick=True)  # the first frame (the session is new: dirty)
+        await settle()
+        calls.clear()
+        for _ in range(5):
+            assert await loop.pass_once(at_tick=True) == "idle"
+        assert calls == []  # paused and shown: nothing to compute
+        conn.pending.append(parse_control({"type": "set", "eps": 0.4}))
+        await loop.pass_once(at_tick=False)  # between ticks: applied and shown now, not at the next tick
+        await settle()
+        assert conn.said and conn.said[-1][1]["eps"] == 0.4 and conn.said[-1][0] == []
+        assert len(conn.frames) == 2
+
+    asyncio.run(scenario())
+
+
+def test_a_bad_control_is_answered_and_changes_nothing() -> None:
+    async def scenario() -> None:
+        loop, _ = make_loop()
+        conn = FakeConnection()
+        join(loop, conn)
+        conn.pending.append(parse_control({"type": "sweep", "eps": [0.0, 0.1, 0.2, 0.3, 0.4],
+                                           "config": {"points": 20_000, "hidden": 512, "penultimate": 256}}))
+        await loop.pass_once(at_tick=False)
+        await settle()
+        errors, state = conn.said[-1]
+        assert errors and "too large" in errors[0][0] and state["mode"] == "twin"
+
+    asyncio.run(scenario())
+
+
+def test_behind_capacity_a_costly_session_is_due_in_proportion_to_its_cost() -> None:
+    async def scenario() -> None:
+        loop, _ = make_loop()
+        twin, sweep = FakeConnection(points=600), FakeConnection(points=600)  # the default twin's size
+        sweep.live.apply(parse_control({"type": "sweep", "eps": [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]}))
+        for c in (twin, sweep):
+            join(loop, c)
+            c.live.playing = True
+        loop.behind = True
+        for _ in range(12):
+            await loop.pass_once(at_tick=True)
+            await settle()
+        assert twin.live.session.step_count == 36
+        assert sweep.live.session.step_count == 12  # six models cost three twins: one tick in three
+
+    asyncio.run(scenario())
