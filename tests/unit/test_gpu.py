@@ -41,3 +41,23 @@ def test_cli_on_cuda() -> None:
                           "--quiet"], capture_output=True, text=True, check=True)
     result = json.loads(out.stdout)
     assert result["config"]["device"].startswith("cuda")
+
+
+def test_a_batched_group_on_cuda_gives_the_numbers_of_cpu() -> None:
+    """Four sessions stepped and snapshotted as one bank on the GPU equal the same group on the CPU (1e-4)."""
+    from app.engine.batch import snapshot_sessions, step_sessions
+
+    def group(device: str) -> list[TrainingSession]:
+        return [TrainingSession(RunConfig(device=device, seed=s, eps=0.05 * s)) for s in range(4)]
+
+    cpu, gpu = group("cpu"), group("cuda")
+    for _ in range(4):  # few steps: float32 kernels differ, and training amplifies the differences
+        step_sessions(cpu, 5)
+        step_sessions(gpu, 5)
+    for a, b in zip(snapshot_sessions(cpu, [True] * 4, [True] * 4), snapshot_sessions(gpu, [True] * 4, [True] * 4),
+                    strict=True):
+        assert a.step == b.step == 20
+        for ra, rb in zip(a.runs, b.runs, strict=True):
+            for key in ("train_loss", "val_acc", "logit_gap", "ece", "ece_ts", "dist_correct"):
+                if ra.metrics.get(key) is not None:
+                    assert ra.metrics[key] == pytest.approx(rb.metrics[key], rel=1e-4, abs=1e-4), key
