@@ -1,4 +1,5 @@
-"""Regenerate the README's screenshots: `.venv/bin/python docs/screenshots.py` (needs Debian's chromium).
+"""Regenerate the README's screenshots: `.venv/bin/python docs/screenshots.py` (needs Debian's chromium);
+`docs/screenshots.py distill` makes only the distillation lab's.
 
 Starts a server on a free port, drives the pages in headless Chromium and writes docs/img/*.png.
 """
@@ -11,6 +12,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import sync_playwright
 
@@ -41,6 +43,9 @@ def main() -> None:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            distill(page, base)
+            if sys.argv[1:] == ["distill"]:
+                return
             page.goto(f"{base}/?scenario=distinct")
             page.wait_for_function("() => Number(document.querySelector('[data-testid=status-step]').textContent) > 600",
                                    timeout=60_000)
@@ -63,6 +68,21 @@ def main() -> None:
         server.terminate()
         server.wait(10)
     print("wrote", ", ".join(str(f.relative_to(ROOT)) for f in sorted(OUT.glob("*.png"))))
+
+
+def distill(page: Any, base: str) -> None:
+    """The distillation lab (/distill) played to its end: 3,000 teacher steps, then 3,000 student steps."""
+    page.goto(f"{base}/distill")
+    page.wait_for_function("() => !document.querySelector('[data-testid=distill-play]').disabled", timeout=30_000)
+    page.wait_for_function("() => window.Plotly", timeout=30_000)
+    speed = page.get_by_test_id("distill-speed")
+    speed.fill("60")
+    speed.dispatch_event("change")
+    page.get_by_test_id("distill-play").click()
+    page.wait_for_function("() => document.querySelector('[data-testid=distill-status-phase]').textContent === 'done'",
+                           timeout=180_000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(OUT / "distill.png"), full_page=True)
 
 
 if __name__ == "__main__":

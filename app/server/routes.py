@@ -61,6 +61,7 @@ def _subpage(name: str) -> Callable[[Request], Awaitable[Response]]:
 router.add_api_route("/sweep", _subpage("sweep"), methods=["GET"], response_class=HTMLResponse)
 router.add_api_route("/calculator", _subpage("calculator"), methods=["GET"], response_class=HTMLResponse)
 router.add_api_route("/distill", _subpage("distill"), methods=["GET"], response_class=HTMLResponse)
+router.add_api_route("/distill", _subpage("distill"), methods=["GET"], response_class=HTMLResponse)
 
 
 @router.get("/healthz")
