@@ -61,7 +61,6 @@ def _subpage(name: str) -> Callable[[Request], Awaitable[Response]]:
 router.add_api_route("/sweep", _subpage("sweep"), methods=["GET"], response_class=HTMLResponse)
 router.add_api_route("/calculator", _subpage("calculator"), methods=["GET"], response_class=HTMLResponse)
 router.add_api_route("/distill", _subpage("distill"), methods=["GET"], response_class=HTMLResponse)
-router.add_api_route("/distill", _subpage("distill"), methods=["GET"], response_class=HTMLResponse)
 
 
 @router.get("/healthz")
@@ -76,6 +75,7 @@ async def healthz(request: Request) -> dict[str, Any]:
         "busy_threads": state.busy.value,  # training jobs running in this worker now
         "batch_sessions": bool(state.settings.batch_sessions),
         "largest_group": state.compute_loop.largest_group,  # the most sessions this worker trained as one bank
+        "loop_sessions": len(state.compute_loop.members),  # sessions this worker's compute loop holds now
     }
 
 

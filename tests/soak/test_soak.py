@@ -53,9 +53,10 @@ def connect_disconnect(n: int) -> dict[str, Any]:
         output = srv.output()
     fig = {"cycles": n, "endings": counts, "seconds": round(elapsed, 1), "rss_before_mb": round(rss0, 1),
            "rss_after_mb": round(rss1, 1), "growth_mb": round(rss1 - rss0, 1),
-           "open_sessions_after": health["sessions"], "busy_threads_after": health["busy_threads"]}
+           "open_sessions_after": health["sessions"], "busy_threads_after": health["busy_threads"],
+           "loop_sessions_after": health["loop_sessions"]}
     print(f"\nconnect/disconnect soak: {json.dumps(fig)}")
-    assert health["sessions"] == 0 and health["busy_threads"] == 0, fig
+    assert health["sessions"] == 0 and health["busy_threads"] == 0 and health["loop_sessions"] == 0, fig
     assert rss1 - rss0 < MEMORY_GROWTH_MB, fig
     assert "Traceback" not in output, output[-3000:]
     return fig
