@@ -220,6 +220,9 @@ def snapshot_sessions(sessions: Sequence[TrainingSession], regions: Sequence[boo
         z_max, z_arg = z.max(dim=1)
         conf = 1.0 / (z - z_max.unsqueeze(1)).exp_().sum(dim=1)  # the max probability
         grid_np = (_cpu(conf), _cpu(z_arg.to(torch.uint8)))
+    inspected = {id(s): inspect_point(s, acts_s[j * m : (j + 1) * m], logits_s[j * m : (j + 1) * m],
+                                      w[j * m : (j + 1) * m], b[j * m : (j + 1) * m])
+                 for j, s in enumerate(order) if s.inspect_index is not None}
     points_np, templates_np, probs_np = _cpu(points), _cpu(templates), _cpu(probs)
     snaps = {}
     for j, s in enumerate(order):
@@ -229,6 +232,7 @@ def snapshot_sessions(sessions: Sequence[TrainingSession], regions: Sequence[boo
             r = regioned.index(s)
             grid = (grid_np[0][r * m : (r + 1) * m], grid_np[1][r * m : (r + 1) * m])
         snaps[id(s)] = s._make_snapshot(points_np[rows], templates_np[rows], probs_np[rows], grid)
+        snaps[id(s)].inspect = inspected.get(id(s))
     return [snaps[id(s)] for s in group]
 
 
@@ -278,6 +282,36 @@ def _measure(group: list[TrainingSession], acts: torch.Tensor, logits: torch.Ten
     a = acts.view(size, m, -1, d).gather(2, idx.view(size, 1, -1, 1).expand(size, m, -1, d))
     z_s = logits.view(size, m, k, -1).gather(3, idx.view(size, 1, 1, -1).expand(size, m, k, -1))
     return a.view(size * m, -1, d), z_s.view(size * m, k, -1)
+
+
+def inspect_point(s: TrainingSession, acts: torch.Tensor, logits: torch.Tensor, w: torch.Tensor, b: torch.Tensor
+                  ) -> dict[str, Any]:
+    """One display point's numbers for every run, from the frame's own forward pass: acts (M, S, d),
+    logits (M, K, S), templates w (M, K, d) and b (M, K).
+
+    With x̃ = [x, 1] (the penultimate activation, bias-augmented) and w̃_k = [w_k, b_k]:
+    z_k = w̃_k · x̃ = ½ (‖w̃_k‖² + ‖x̃‖² − ‖x̃ − w̃_k‖²) (blog §4), so the page shows the three terms.
+    """
+    i = s.inspect_index
+    assert i is not None
+    point = int(s.display_idx[i])
+    label = int(s.data.y_train[point])
+    x_aug = torch.cat([acts[:, i], torch.ones_like(acts[:, i, :1])], dim=-1).double()  # (M, d + 1)
+    w_aug = torch.cat([w, b.unsqueeze(-1)], dim=-1).double()  # (M, K, d + 1)
+    z = logits[:, :, i].double()  # (M, K)
+    log_p = torch.log_softmax(z, dim=-1)
+    k = z.shape[-1]
+    eps = torch.tensor(s.eps_values, dtype=torch.float64, device=z.device).unsqueeze(-1)  # (M, 1)
+    target = (1.0 - eps) * torch.nn.functional.one_hot(torch.tensor(label), k).to(z) + eps / k
+    numbers = {
+        "logits": z, "probs": log_p.exp(), "target": target, "loss": -(target * log_p).sum(-1),
+        "distances": (x_aug.unsqueeze(1) - w_aug).norm(dim=-1), "template_sq_norms": (w_aug**2).sum(-1),
+        "activation_sq_norm": (x_aug**2).sum(-1),
+    }
+    table = {key: value.cpu().tolist() for key, value in numbers.items()}
+    runs = {name: {key: table[key][m] for key in table} for m, name in enumerate(s.names)}
+    return {"index": i, "label": label, "true_label": int(s.data.y_true[point]),
+            "flipped": bool(s.data.flipped[point]), "x": [float(v) for v in s.data.x_train[point]], "runs": runs}
 
 
 def _cpu(t: torch.Tensor) -> np.ndarray:

@@ -56,6 +56,8 @@ LIMITS: dict[str, Limit] = {
     "speed": Limit(1, MAX_SPEED, integer=True),
     "fps": Limit(1, MAX_FPS, integer=True),
     "n": Limit(1, MAX_SPEED, integer=True),  # steps in one `step` message
+    "to": Limit(0, 20_000, integer=True),  # the step a `goto` fast-forwards to (a link to a moment, at=N)
+    "index": Limit(0, 2_999, integer=True),  # a point of the display subsample, for `inspect`
     # the distillation lab (engine/distill.py): softening temperature, hard-label weight, phases, student size
     "temperature": Limit(0.1, 20.0),
     "alpha": Limit(0.0, 1.0),

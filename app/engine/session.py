@@ -52,6 +52,7 @@ class Snapshot:
     diverged: str | None = None
     inputs: np.ndarray | None = None  # (S, 2) raw input positions (2-D datasets, with regions)
     region_extent: tuple[float, float, float, float] | None = None  # x0, x1, y0, y1
+    inspect: dict[str, Any] | None = None  # the inspected point's numbers (batch.inspect_point)
 
 
 class TrainingSession:
@@ -101,6 +102,7 @@ class TrainingSession:
         self._cursor = 0
         self.step_count = 0
         self.diverged: str | None = None
+        self.inspect_index: int | None = None  # a display point whose numbers every snapshot carries
         self._good = self.bank.flat.detach().clone()  # the last weights known to give a finite loss
         self._good_step = 0
         self._basis: torch.Tensor | None = None

@@ -68,6 +68,8 @@ def snapshot_header(snap: Snapshot, *, playing: bool = False, steps_per_s: float
                               "runs": runs}
     if snap.region_extent is not None:
         header["extent"] = list(snap.region_extent)
+    if getattr(snap, "inspect", None) is not None:  # only while a point is inspected: other frames do not grow
+        header["inspect"] = snap.inspect
     header.update(playing=playing, steps_per_s=steps_per_s, mode=mode)
     return header
 

@@ -104,6 +104,22 @@ class Sweep(Message):
     config: dict[str, Any] = Field(default_factory=dict)
 
 
+class Goto(Message):
+    """Fast-forward to step `to` without sending frames (a link to a moment: `at=N` in the page's URL), then
+    pause there and send that step's frame. Counted against the session's rate cap, like `step`."""
+
+    type: Literal["goto"]
+    to: int = _number("to", ..., "the step to fast-forward to, not before the current one")
+
+
+class Inspect(Message):
+    """Follow one point of the display subsample: every frame then carries its numbers (`inspect` in the
+    header); `index: null` stops."""
+
+    type: Literal["inspect"]
+    index: int | None = _number("index", ..., "the point's position in the display subsample, or null")
+
+
 class Distill(Message):
     """Switch this connection to the distillation lab (engine/distill.py): two teachers (ε = 0 and ε) train,
     then one student each learns from its teacher's softened probabilities. Fields left out take the lab's
@@ -123,9 +139,9 @@ class Distill(Message):
         return {k: v for k, v in self.model_dump(exclude={"type", "config"}).items() if v is not None}
 
 
-Control = Annotated[Play | Pause | Step | Set | Reset | Sweep | Distill, Field(discriminator="type")]
+Control = Annotated[Play | Pause | Step | Set | Reset | Sweep | Distill | Goto | Inspect, Field(discriminator="type")]
 _CONTROL = TypeAdapter(Control)
-CONTROL_TYPES = ("play", "pause", "step", "set", "reset", "sweep", "distill")
+CONTROL_TYPES = ("play", "pause", "step", "set", "reset", "sweep", "distill", "goto", "inspect")
 
 
 def _allowed_ranges() -> dict[str, str]:
@@ -181,7 +197,7 @@ class ControlError(ValueError):
 ALLOWED = _allowed_ranges()
 
 
-def parse_control(data: Any) -> Play | Pause | Step | Set | Reset | Sweep | Distill:
+def parse_control(data: Any) -> Play | Pause | Step | Set | Reset | Sweep | Distill | Goto | Inspect:
     """Validate a decoded JSON control message or raise ControlError with a clear message."""
     if not isinstance(data, dict):
         raise ControlError('a control message must be a JSON object such as {"type": "play"}')

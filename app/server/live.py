@@ -21,6 +21,8 @@ from ..protocol.messages import (
     DIVERGED,
     ControlError,
     Distill,
+    Goto,
+    Inspect,
     Pause,
     Play,
     Reset,
@@ -50,6 +52,7 @@ class LiveSession:
         self._rate_window: list[float] = []
         self._steps_log: list[tuple[float, int]] = []
         self.error: Exception | None = None  # set by a tick that failed on this session alone
+        self.goto: int | None = None  # a `goto` in progress: the step it fast-forwards to, frames held back
 
     # ---- controls ---------------------------------------------------------------------------------
     def admit(self, now: float) -> None:
@@ -59,7 +62,7 @@ class LiveSession:
             raise ControlError(f"too many control messages: at most {MAX_CONTROLS_PER_SECOND} per second")
         self._rate_window.append(now)
 
-    def apply(self, ctrl: Play | Pause | Step | Set | Reset | Sweep | Distill) -> None:
+    def apply(self, ctrl: Play | Pause | Step | Set | Reset | Sweep | Distill | Goto | Inspect) -> None:
         """Apply one validated control; raises ControlError (state unchanged) if it cannot be applied."""
         s = self.session
         if isinstance(ctrl, Play):
@@ -94,6 +97,10 @@ class LiveSession:
             self._reset(config, list(ctrl.eps))
         elif isinstance(ctrl, Distill):
             self._distill(merge_config(s.config, ctrl.config), ctrl.lab_changes())
+        elif isinstance(ctrl, Goto):
+            self._goto(ctrl.to)
+        elif isinstance(ctrl, Inspect):
+            self._inspect(ctrl.index)
         self.dirty = True
         self.measure_next = True
 
@@ -102,15 +109,37 @@ class LiveSession:
             self.session = TrainingSession(config, sweep_eps)  # built fully before it replaces the old one
         except ValueError as err:
             raise ControlError(str(err)) from None
-        self.pending_steps = 0
+        self.pending_steps, self.goto = 0, None
         self._steps_log.clear()
+
+    def _goto(self, to: int) -> None:
+        s = self.session
+        if not isinstance(s, TrainingSession):
+            raise ControlError("goto works in the explorer and the sweep, not in the distillation lab")
+        if s.diverged:
+            raise ControlError(s.diverged, DIVERGED)
+        if to < s.step_count:
+            raise ControlError(f"this run is already at step {s.step_count:,}, past {to:,}: reset it to go back "
+                               "(the same seed gives the same run)")
+        self.playing, self.pending_steps = False, 0
+        self.goto = to if to > s.step_count else None
+
+    def _inspect(self, index: int | None) -> None:
+        s = self.session
+        if not isinstance(s, TrainingSession):
+            raise ControlError("the point inspector works in the explorer and the sweep, not in the distillation lab")
+        shown = s.display_idx.size
+        if index is not None and index >= shown:
+            raise ControlError(f"index {index} is not a displayed point: this run shows {shown} points, "
+                               f"0 to {shown - 1}")
+        s.inspect_index = index
 
     def _distill(self, config: RunConfig, changes: dict[str, Any]) -> None:
         try:
             self.session = DistillSession(config, DistillSettings(**changes))  # built before it replaces the old
         except ValueError as err:
             raise ControlError(str(err)) from None
-        self.pending_steps = 0
+        self.pending_steps, self.goto = 0, None
         self._steps_log.clear()
 
     # ---- work -------------------------------------------------------------------------------------
@@ -120,7 +149,14 @@ class LiveSession:
         if self.session.diverged:
             return 0
         cap = max(1, self.max_steps_per_second // max(self.fps, 1))
+        if self.goto is not None:
+            return min(self.goto - self.session.step_count, cap)
         return min(self.speed if self.playing else self.pending_steps, cap)
+
+    @property
+    def seeking(self) -> bool:
+        """A `goto` is under way: no frames until it arrives."""
+        return self.goto is not None
 
     def tick(self, want_frame: bool, train: bool = True) -> bytes | None:
         """Train this tick's steps (if `train`); build a frame if wanted and something changed.
@@ -135,7 +171,10 @@ class LiveSession:
         return frame
 
     def _trained(self, asked: int, done: int, now: float) -> None:
-        if not self.playing:
+        if self.goto is not None:
+            if self.session.step_count >= self.goto or self.session.diverged:
+                self.goto, self.measure_next = None, True  # arrived: its frame measures every metric
+        elif not self.playing:
             self.pending_steps = max(0, self.pending_steps - asked)
         self._steps_log.append((now, done))
         self._steps_log = [(t, k) for t, k in self._steps_log if now - t < 2.0]
@@ -182,6 +221,8 @@ class LiveSession:
             "class_names": list(s.data.class_names),
             "device": str(s.device),
             "diverged": s.diverged,
+            "goto": self.goto,
+            "inspect": getattr(s, "inspect_index", None),
             "version": __version__,
         }
 
@@ -220,7 +261,8 @@ def tick_sessions(jobs: Sequence[Job], batch: bool = True, groups: list[int] | N
             for j, d in zip(group, done, strict=True):
                 jobs[j].live._trained(steps[j], d, now)
         _isolating(step, members, failed)
-    wanted = [j for j, job in enumerate(jobs) if job.want_frame and job.live.dirty and j not in failed]
+    wanted = [j for j, job in enumerate(jobs)
+              if job.want_frame and job.live.dirty and not job.live.seeking and j not in failed]
     plans = {j: jobs[j].live._frame_plan() for j in wanted}
     snapshotting: dict[Hashable, list[int]] = {}
     for j in wanted:
@@ -233,7 +275,7 @@ def tick_sessions(jobs: Sequence[Job], batch: bool = True, groups: list[int] | N
         _isolating(snap, members, failed)
     for job in jobs:
         if job.live.session.diverged:
-            job.live.playing, job.live.pending_steps = False, 0
+            job.live.playing, job.live.pending_steps, job.live.goto = False, 0, None
     for j, err in failed.items():
         frames[j] = None
         jobs[j].live.error = err
