@@ -14,6 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.e2e.pages import wait_drawn
+
 Watched = Any  # tests/e2e/conftest.py: .page, .base, .errors, .requests, .outside
 
 pytestmark = pytest.mark.e2e
@@ -45,15 +47,7 @@ def shown_step(page: Any, run: str) -> int:
 
 def wait_shown(page: Any, n: int) -> None:
     """Wait until both panels have drawn the frame of step n, exactly (not on the way to it)."""
-    page.wait_for_function(
-        """async n => { for (const id of ['panel-baseline', 'panel-smoothed']) {
-             const el = document.getElementById(id);
-             if (el.dataset.step !== String(n)) return false;
-             const s = await el.plane.snapshot();
-             if (s.drawnStep !== n || !s.settled || s.draws === 0) return false; }
-           return true; }""",
-        arg=n,
-    )
+    wait_drawn(page, n)
 
 
 def points(page: Any, run: str) -> dict[str, list[float]]:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import Watched
+from tests.e2e.pages import wait_drawn
 
 pytestmark = pytest.mark.e2e
 
@@ -38,12 +39,7 @@ def projector(browser: Any, server_url: str) -> Iterator[Watched]:
 def open_page(w: Watched, query: str) -> Any:
     page = w.page
     page.goto(f"{w.base}/{query}")
-    page.wait_for_function(
-        """async () => { for (const id of ['panel-baseline', 'panel-smoothed']) {
-             const el = document.getElementById(id);
-             if (!el.plane || !el._fullLayout || !(await el.plane.snapshot()).draws) return false; }
-           return true; }"""
-    )
+    wait_drawn(page, plotly=True)
     page.wait_for_function("() => document.getElementById('loss-chart').data")
     return page
 
