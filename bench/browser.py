@@ -24,8 +24,8 @@ panel-smoothed, panel-baseline, status-fps, status-rx.
   WebSocket frames excluded;
 - with --anchor DIR: TF Playground served from DIR by `python -m http.server` on 127.0.0.1, started with
   #play-pause-button; its redraws per second are the growth of #iter-number (it redraws its UI on
-  every iteration), measured before and after the explorer in the same browser (the mean is the
-  anchor figure); fps_ratio_vs_anchor = fps / that.
+  every iteration), measured before, between and after the explorer's runs in the same browser (the
+  median is the anchor figure: a shared machine's load moves it); fps_ratio_vs_anchor = fps / that.
 Targets (issue 11): fps_ratio_vs_anchor ≥ 1.0 (stretch 1.5); at FPS_CAP=10 ≥ 2.5 frames drawn per frame
 received; first frame ≤ 1.5 s; ≤ 2 MB; main thread ≤ 60 % busy while playing.
 """
@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -403,6 +404,8 @@ def measure(url: str | None, seconds: float, warmup: float, wait_ui: float, anch
             with Server() as server:
                 result = measure_explorer(browser, server.http + "/", seconds, warmup, wait_ui,
                                           server.proc.pid if server.proc else None)
+        if anchor_base:
+            anchors.append(measure_anchor(browser, anchor_base, seconds, warmup))
         capped: dict[str, Any] | None = None
         if capped_fps and not url:
             with Server(env={"FPS_CAP": str(capped_fps)}) as server:
@@ -411,7 +414,7 @@ def measure(url: str | None, seconds: float, warmup: float, wait_ui: float, anch
         if anchor_base:
             anchors.append(measure_anchor(browser, anchor_base, seconds, warmup))
     rates = [a["redraws_per_s"] for a in anchors if a["redraws_per_s"]]
-    anchor_fps = sum(rates) / len(rates) if rates else None
+    anchor_fps = statistics.median(rates) if rates else None
     out: dict[str, Any] = {"benchmark": "browser", "browser": CHROMIUM, "seconds": seconds, "viewport": VIEWPORT,
                            **result}
     if anchor:
