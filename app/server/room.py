@@ -112,11 +112,11 @@ class Room:
         }
         return self.latest
 
-    def write(self) -> None:
-        """This worker's latest sample as its stats file (written aside, then renamed: readers never see half)."""
+    def write(self, stats: dict[str, Any]) -> None:
+        """A sample as this worker's stats file (written aside, then renamed: readers never see half a file)."""
         part = self.file + ".part"
         with open(part, "w") as fh:
-            json.dump(self.latest, fh)
+            json.dump(stats, fh)
         os.replace(part, self.file)
 
     def remove(self) -> None:
@@ -142,17 +142,20 @@ class Room:
                 out.append(stats)
         return out
 
-    def report(self, registry: SessionRegistry, settings: Settings, device: str,
-               attendee_urls: list[str], notes: list[str]) -> dict[str, Any]:
-        """What /api/room answers and /host shows."""
-        workers = sorted([self.sample(), *self.others()], key=lambda w: int(w["pid"]))
+    async def report(self, registry: SessionRegistry, settings: Settings, device: str,
+                     attendee_urls: list[str], notes: list[str]) -> dict[str, Any]:
+        """What /api/room answers and /host shows. The files are read on a thread: a slow disk must not
+        hold up the sessions that share this event loop."""
+        own = self.sample()
+        others, sessions = await asyncio.to_thread(lambda: (self.others(), registry.count()))
+        workers = sorted([own, *others], key=lambda w: int(w["pid"]))
         fps = [f for w in workers for f in w["fps"]]
         asked = [a for w in workers for a in w["fps_asked"]]
         refused = {reason: sum(int(w["refused"].get(reason, 0)) for w in workers) for reason in REFUSALS}
         loads = [float(w[key]) for w in workers for key in ("cpu_percent", "machine_busy_percent")
                  if w.get(key) is not None]
         return {
-            "sessions": registry.count(),
+            "sessions": sessions,
             "max_sessions": settings.max_sessions,
             "workers": [{"pid": w["pid"], "sessions": w["sessions"], "cpu_percent": w["cpu_percent"]}
                         for w in workers],
@@ -202,13 +205,13 @@ def machine_ticks() -> tuple[int, int]:
 
 
 async def sample_every_second(room: Room) -> None:
-    """The worker's sampler (started by the app's lifespan): sample, write the stats file, sleep; at the end
-    the file goes. A failed write (a full disk) is tried again next second; the sessions never notice."""
+    """The worker's sampler (started by the app's lifespan): sample on the event loop, write the stats file on
+    a thread (a slow disk never holds up the loop), sleep; at the end the file goes. A failed write (a full
+    disk) is tried again next second; the sessions never notice."""
     try:
         while True:
             try:
-                room.sample()
-                room.write()
+                await asyncio.to_thread(room.write, room.sample())  # sampled here, written on a thread
             except OSError:
                 pass
             except Exception:  # a bug here must not take anything else down: say so, keep sampling

@@ -116,8 +116,12 @@ def test_a_host_code_equal_to_the_access_code_or_unfit_for_a_link_is_refused_in_
 def test_room_counts_three_playing_clients_and_none_after_they_leave(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LSE_REGISTRY_DIR", raising=False)  # a registry of its own
 
+    stop = asyncio.Event()
+
     async def drain(c: ExplorerClient) -> None:
-        while True:
+        """Read frames, as a page does, until told to stop. Not by cancellation alone: Python 3.11's
+        wait_for (inside next_frame) can swallow a cancel that meets a frame arriving."""
+        while not stop.is_set():
             await c.next_frame(TIMEOUT)
 
     async def main(server: ThreadServer, http: httpx.AsyncClient) -> None:
@@ -144,11 +148,12 @@ def test_room_counts_three_playing_clients_and_none_after_they_leave(monkeypatch
             print(f"\n3 sessions: {seen['fps_min']}–{seen['fps_median']} frames/s, "
                   f"{seen['steps_per_s_median']} steps/s, CPU {seen['workers'][0]['cpu_percent']} %")
         finally:
+            stop.set()
             for task in readers:
                 task.cancel()
-            await asyncio.gather(*readers, return_exceptions=True)
+            await asyncio.wait_for(asyncio.gather(*readers, return_exceptions=True), TIMEOUT)
             for c in clients:
-                await c.__aexit__(None, None, None)
+                await asyncio.wait_for(c.__aexit__(None, None, None), TIMEOUT)
 
         async def empty() -> dict[str, Any] | None:
             r = await room()

@@ -24,8 +24,12 @@ def test_room_adds_up_every_worker(start_server: Callable[..., ServerProcess]) -
     assert "attendees: The server listens on 127.0.0.1 only" in out, out
     url = f"{server.http}/api/room?code={CODE}"
 
+    stop = asyncio.Event()
+
     async def drain(c: ExplorerClient) -> None:
-        while True:
+        """Read frames, as a page does, until told to stop. Not by cancellation alone: Python 3.11's
+        wait_for (inside next_frame) can swallow a cancel that meets a frame arriving."""
+        while not stop.is_set():
             await c.next_frame(TIMEOUT)
 
     async def main() -> None:
@@ -49,6 +53,7 @@ def test_room_adds_up_every_worker(start_server: Callable[..., ServerProcess]) -
             print(f"\n4 sessions over 2 workers {[w['sessions'] for w in room['workers']]}: "
                   f"{room['fps_min']}–{room['fps_median']} frames/s, CPU {[w['cpu_percent'] for w in room['workers']]}")
         finally:
+            stop.set()
             for task in readers:
                 task.cancel()
             await asyncio.gather(*readers, return_exceptions=True)
