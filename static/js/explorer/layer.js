@@ -16,6 +16,7 @@ const CROSS_ALPHA = 0.9;
 const RING = 6.5; // a flipped label's ring: radius ...
 const RING_WIDTH = 2; // ... and line width
 const DIAMOND = 13; // a template's half-diagonal (Plotly's diamond of size 20)
+const TEMPLATE_ALPHA = 0.75;
 const LABEL_SIZE = 17;
 const LABEL_COLOR = "#24292f";
 const SUBSCRIPT = ["₀", "₁", "₂"];
@@ -114,7 +115,9 @@ export function paintScene(ctx, scene, positions, wrong, view, scale = 1) {
     ctx.lineTo(x - d, y);
     ctx.closePath();
     ctx.fillStyle = CLASS_COLORS[k];
+    ctx.globalAlpha = TEMPLATE_ALPHA; // a cluster sitting on its template still shows through
     ctx.fill();
+    ctx.globalAlpha = 1;
     ctx.stroke();
   }
   const cx = px(0);
