@@ -2,8 +2,8 @@
 
     python -m bench.all [--only step,frame,load,browser] [--no-docs] [--render-only FILE]
 
-step, frame, load (a sweep over 1, 10, 20, 40, 60 sessions, BENCH_SECONDS each, default 10;
-BENCH_SESSIONS overrides the sweep) and browser each run in their own process with --json; a benchmark
+step, frame, load (a sweep over 1, 10, 20, 40, 60, 80 sessions, BENCH_SECONDS each, default 10;
+BENCH_SESSIONS overrides the sweep; each count batched, then with BATCH_SESSIONS=0: --compare) and browser each run in their own process with --json; a benchmark
 that fails is recorded with its error and the others still run. The tables between
 <!-- bench:begin --> and <!-- bench:end --> in docs/performance.md are rewritten; the prose around them
 is kept. Prints the combined JSON on stdout.
@@ -39,11 +39,11 @@ def _cuda() -> bool:
 
 def plan() -> dict[str, list[str]]:
     seconds = os.environ.get("BENCH_SECONDS", "10")
-    sweep = os.environ.get("BENCH_SESSIONS", "1,10,20,40,60")
+    sweep = os.environ.get("BENCH_SESSIONS", "1,10,20,40,60,80")
     cmds = {
         "step": ["-m", "bench.step", "--json"],
         "frame": ["-m", "bench.frame", "--json"],
-        "load": ["-m", "bench.load", "--sweep", sweep, "--seconds", seconds, "--json"],
+        "load": ["-m", "bench.load", "--sweep", sweep, "--seconds", seconds, "--compare", "--json"],
         "browser": ["-m", "bench.browser", "--json",
                     *(["--anchor", str(ANCHOR)] if (ANCHOR / "index.html").is_file() else [])],
     }
@@ -128,10 +128,16 @@ def target_rows(res: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
              f"{_by(r['latency_p95_ms'], 250, False)}", r["latency_p95_ms"] is not None and r["latency_p95_ms"] <= 250),
             ("40 sessions: 0 errors", str(r["errors"]), r["errors"] == 0),
         ]
+        gain, alone = r.get("batching_gain"), r.get("unbatched") or {}
+        if gain is not None:
+            rows.append(("40 sessions: batching_gain ≥ 3 (server CPU per frame, BATCH_SESSIONS=0 ÷ batched, issue 10)",
+                         f"{gain:.2f} × ({_f(alone.get('server_cpu_ms_per_frame'), 2)} vs "
+                         f"{_f(r.get('server_cpu_ms_per_frame'), 2)} ms){_by(gain, 3, True)}", gain >= 3))
     if 1 in sweep:
         r = sweep[1]
         rows.append(("1 session: control latency p95 ≤ 50 ms", f"{_f(r['latency_p95_ms'], 0)} ms",
                      r["latency_p95_ms"] is not None and r["latency_p95_ms"] <= 50))
+        rows.append(("1 session: 30 frames/s", f"{_f(r['fps_min'])}", r["fps_min"] >= 29))
     over = [sweep[n] for n in sorted(sweep) if n > 40]
     if over:
         r = over[-1]
@@ -140,6 +146,11 @@ def target_rows(res: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
                      f"fps min/median/max {r['fps_min']:.1f}/{r['fps_median']:.1f}/{r['fps_max']:.1f} "
                      f"(min/median {r['fairness']}, min/max {even}), errors {r['errors']}",
                      (r["fairness"] or 0) >= 0.5 and (even or 0) >= 0.5 and r["errors"] == 0))
+    if 80 in sweep:
+        r = sweep[80]
+        rows.append(("80 sessions: rates fall evenly, fps min/median ≥ 0.9, 0 errors (issue 10)",
+                     f"{_f(r['fairness'], 2)} (fps min {_f(r['fps_min'])}, median {_f(r['fps_median'])}), "
+                     f"errors {r['errors']}", (r["fairness"] or 0) >= 0.9 and r["errors"] == 0))
     b = res.get("browser", {})
     if "fps" in b:
         ratio, anchor = b.get("fps_ratio_vs_anchor"), (b.get("anchor") or {}).get("redraws_per_s")
@@ -242,6 +253,17 @@ def render(res: dict[str, Any]) -> str:
                 f"{(r.get('loadavg_start') or ['–'])[0]} |")
         out += ["", "Server CPU is in percent of one core (200 = both cores of 2), split over the two busiest "
                 "processes in brackets; box busy is the whole machine's use of all its CPUs, everything included."]
+        if any("unbatched" in r for r in ld["sweep"]):
+            out += ["", "The same load on the same machine, right after, with `BATCH_SESSIONS=0` (every session "
+                    "alone through the same code, as before the compute loop batched them):", "",
+                    "| sessions | batched: fps min / median, server ms per frame | BATCH_SESSIONS=0: fps min / "
+                    "median, server ms per frame | batching_gain |", "|---:|---|---|---:|"]
+            for r in ld["sweep"]:
+                a = r.get("unbatched") or {}
+                out.append(f"| {r['sessions']} | {_f(r['fps_min'])} / {_f(r['fps_median'])}, "
+                           f"{_f(r.get('server_cpu_ms_per_frame'), 2)} | {_f(a.get('fps_min'))} / "
+                           f"{_f(a.get('fps_median'))}, {_f(a.get('server_cpu_ms_per_frame'), 2)} | "
+                           f"{_f(r.get('batching_gain'), 2)} |")
     b = res.get("browser", {})
     if "fps" in b:
         capped = b.get("fps_cap_10") or {}
@@ -310,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     cmds = plan()
     only = [x.strip() for x in args.only.split(",")] if args.only else None
-    timeouts = {"step": 300, "step_cuda": 300, "frame": 300, "load": 1200, "browser": 300}
+    timeouts = {"step": 300, "step_cuda": 300, "frame": 300, "load": 2400, "browser": 300}
     command = "python -m bench.all" + (f" --only {args.only}" if args.only else "")
     env_bits = [f"{k}={os.environ[k]}" for k in ("BENCH_SECONDS", "BENCH_SESSIONS") if k in os.environ]
     res: dict[str, Any] = {"machine": machine(), "command": " ".join([*env_bits, command])}
