@@ -56,9 +56,7 @@ export class Renderer {
     this.classNames = DEFAULT_NAMES;
     this.eps = null; // ε the targets chart should show
     this.receiveTimes = []; // when frames arrived (the status bar's frames received per second)
-    this.receiveCount = 0;
     this.cursor = 0;
-    this.lastTask = 0; // when an expensive task last ran
     this.shown = {}; // what each task last drew
     const inputVisible = () => !$("input-panel").hidden;
     const task = (name, every, dirty, run, cheap = false) => ({ name, every, dirty, run, cheap, last: -Infinity });
@@ -114,7 +112,8 @@ export class Renderer {
     this.started = true;
     this.startedAt = performance.now();
     setInterval(() => {
-      if (this.plotly && this.tasks.some((t) => t.dirty())) this.requestTick();
+      const now = performance.now();
+      if (this.plotly && this.tasks.some((t) => now - t.last >= t.every && t.dirty())) this.requestTick();
     }, TASK_POLL_MS);
     this.requestTick();
   }
@@ -132,7 +131,6 @@ export class Renderer {
   /** A new frame arrived. change: what it did to the history ("new" entry, "replaced" entry, or null). */
   push(frame, change, history, now = performance.now()) {
     this.receiveTimes.push(now);
-    this.receiveCount += 1;
     const playing = Boolean(frame.header && frame.header.playing);
     if (playing) this.period.arrive(now);
     else this.period.reset(); // paused, or one step: the panels show exactly this frame, at once
@@ -221,7 +219,6 @@ export class Renderer {
       const task = tasks[(this.cursor + k) % tasks.length];
       if (now - task.last >= task.every && task.dirty()) {
         task.last = now;
-        this.lastTask = now;
         this.cursor = (this.cursor + k + 1) % tasks.length;
         task.run();
         return;
