@@ -72,10 +72,12 @@ class Room:
         machine = machine_ticks()
         seen: dict[Any, tuple[int, int, bool, int]] = {}
         for conn in list(self.connections):
-            live = getattr(conn, "live", None)
-            if live is not None:
+            live: Any = getattr(conn, "live", None)
+            try:
                 seen[conn] = (self.frames.get(conn, 0), int(live.session.step_count), bool(live.playing),
                               int(live.fps))
+            except (AttributeError, TypeError, ValueError):
+                continue  # a session still being built (or of a kind without these): counted, no rates
         for gone in [c for c in self.frames if c not in self.connections]:
             del self.frames[gone]
         if not self.samples or now - self.samples[-1][0] >= SAMPLE_EVERY / 2:

@@ -304,3 +304,11 @@ def test_the_qr_reader_in_this_test_can_fail() -> None:
     assert read_qr(svg) != ["http://10.0.0.2:8000/"]
     blank = re.sub(r' d="[^"]+"', ' d="M4 4.5h1"', svg)
     assert read_qr(blank) == []
+
+
+def test_a_session_without_a_live_training_yet_is_counted_without_rates(tmp_path: Any) -> None:
+    """A connection whose session is still being built (no `live` yet) is a session, with no rate."""
+    starting = type("Conn", (), {"live": None})()
+    room = Room(str(tmp_path), {starting, _session(0, 0)})
+    stats = room.sample()
+    assert stats["sessions"] == 2 and stats["fps"] == []
