@@ -34,6 +34,8 @@ def test_page_loads_plotly_from_this_server(client: TestClient) -> None:
     r = client.get("/")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     scripts = re.findall(r'<script[^>]*\bsrc="([^"]+)"', r.text)
+    # the explorer preloads Plotly.js and runs it after its first frame is drawn (static/js/explorer/main.js)
+    scripts += re.findall(r'<link[^>]*\brel="preload"[^>]*\bas="script"[^>]*\bhref="([^"]+)"', r.text)
     plotly = [s for s in scripts if s.startswith("/static/vendor/") and "plotly" in s]
     assert plotly, f"no Plotly script under /static/vendor/ in {scripts}"
     for src in scripts:  # every script the page loads comes from this server, and is there
@@ -84,7 +86,7 @@ def test_page_modules_are_gzipped_and_revalidate_with_an_etag(client: TestClient
 
 def test_vendored_plotly_is_cached_for_a_year_and_compressed(client: TestClient) -> None:
     page = client.get("/").text
-    src = re.findall(r'src="(/static/vendor/[^"]*plotly[^"]*)"', page)[0]
+    src = re.findall(r'(?:src|href)="(/static/vendor/[^"]*plotly[^"]*)"', page)[0]
     r = client.get(src, headers={"accept-encoding": "gzip"})
     assert r.status_code == 200
     assert "max-age=31536000" in r.headers["cache-control"] and "immutable" in r.headers["cache-control"]
