@@ -48,3 +48,25 @@ test("queryFor writes every field and reads back to the same state", () => {
   assert.equal(params.get("play"), "1");
   assert.deepEqual(readUrl(DEFAULTS, SCENARIOS, `?${query}`), state);
 });
+
+test("at=N: a step from 0 to 20,000; anything else is an error and no step", () => {
+  assert.equal(readUrl(DEFAULTS, SCENARIOS, "?scenario=noisy&at=600").at, 600);
+  assert.equal(readUrl(DEFAULTS, SCENARIOS, "?scenario=noisy&at=600").atError, null);
+  assert.equal(readUrl(DEFAULTS, SCENARIOS, "?at=0").at, 0);
+  assert.equal(readUrl(DEFAULTS, SCENARIOS, "?at=20000").at, 20_000);
+  assert.equal(readUrl(DEFAULTS, SCENARIOS, "").at, null);
+  assert.equal(readUrl(DEFAULTS, SCENARIOS, "").atError, null);
+  for (const bad of ["-1", "20001", "1.5", "abc", "", "1e3", "0x10"]) {
+    const s = readUrl(DEFAULTS, SCENARIOS, `?at=${encodeURIComponent(bad)}`);
+    assert.equal(s.at, null, bad);
+    assert.match(s.atError, /not a step from 0 to 20,000/, bad);
+  }
+});
+
+test("queryFor adds at= only when asked, and it reads back", () => {
+  const state = readUrl(DEFAULTS, SCENARIOS, "?scenario=noisy");
+  assert.equal(new URLSearchParams(queryFor(state)).has("at"), false);
+  const query = queryFor(state, false, 1200);
+  assert.equal(new URLSearchParams(query).get("at"), "1200");
+  assert.equal(readUrl(DEFAULTS, SCENARIOS, `?${query}`).at, 1200);
+});

@@ -1,5 +1,5 @@
-/** Settings ↔ URL query: every control, the scenario, the seed, `hide=`, `play=` and the projector view
-`present=1`, via history.replaceState. */
+/** Settings ↔ URL query: every control, the scenario, the seed, `hide=`, `play=`, the projector view
+`present=1` and a moment of the run `at=N` (the copied link's step), via history.replaceState. */
 
 /** The settings applied live (no reset) and those that rebuild the run, each with its type in the URL. */
 const LIVE = { eps: "float", lr: "float", speed: "int", fps: "int" };
@@ -24,6 +24,19 @@ function parseValue(type, raw) {
   return Number.isFinite(value) ? value : undefined;
 }
 
+/** The most steps `at=` may ask for (the server's goto limit, docs/protocol.md). */
+export const MAX_AT = 20_000;
+
+/** `at=` of a link: {at: N or null, atError: a sentence or null}; a bad value is an error, not a guess. */
+export function parseAt(raw) {
+  if (raw === null || raw === undefined) return { at: null, atError: null };
+  const text = String(raw).trim();
+  if (!/^\d+$/.test(text) || Number(text) > MAX_AT) {
+    return { at: null, atError: `This link's at=${text.slice(0, 24)} is not a step from 0 to ${MAX_AT.toLocaleString("en")}: the run starts from step 0 instead.` };
+  }
+  return { at: Number(text), atError: null };
+}
+
 /** The page's starting state: defaults, then the scenario's settings, then explicit parameters. */
 export function readUrl(defaults, scenarios, search = location.search) {
   const params = new URLSearchParams(search);
@@ -45,12 +58,12 @@ export function readUrl(defaults, scenarios, search = location.search) {
   const playParam = params.get("play");
   const play = playParam === null ? scenario !== null : parseValue("bool", playParam);
   const present = parseValue("bool", params.get("present")) === true;
-  return { settings, scenario: scenario ? scenario.key : null, hide, play, present };
+  return { settings, scenario: scenario ? scenario.key : null, hide, play, present, ...parseAt(params.get("at")) };
 }
 
 /** The query string for a state (every field written, so a link survives changed defaults); `present=1`
 only when asked (withPresent: the address bar keeps the projector view, a shared link does not). */
-export function queryFor({ settings, scenario, hide, play, present }, withPresent = true) {
+export function queryFor({ settings, scenario, hide, play, present }, withPresent = true, at = null) {
   const params = new URLSearchParams();
   if (scenario) params.set("scenario", scenario);
   for (const [name, spec] of Object.entries(FIELDS)) {
@@ -61,6 +74,7 @@ export function queryFor({ settings, scenario, hide, play, present }, withPresen
   params.set("play", play ? "1" : "0");
   if (hide && hide.length) params.set("hide", hide.join(","));
   if (present && withPresent) params.set("present", "1");
+  if (Number.isInteger(at) && at >= 0) params.set("at", String(Math.min(at, MAX_AT)));
   return params.toString();
 }
 
@@ -70,7 +84,8 @@ export function writeUrl(state) {
   history.replaceState(null, "", url);
 }
 
-/** The absolute link that reproduces this run (in the usual view: attendees get the controls). */
-export function linkFor(state) {
-  return `${location.origin}${location.pathname}?${queryFor(state, false)}`;
+/** The absolute link that reproduces this run (in the usual view: attendees get the controls), at step `at`
+when given (the link opens the run fast-forwarded there, paused). */
+export function linkFor(state, at = null) {
+  return `${location.origin}${location.pathname}?${queryFor(state, false, at)}`;
 }

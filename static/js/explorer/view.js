@@ -91,3 +91,20 @@ export class ViewRadius {
     return this.radius;
   }
 }
+
+/** The point nearest to pixel (x, y) in a view (CSS pixels from the panel's top-left), within `maxPx`:
+its index, or -1. positions: 2n plane coordinates (more may follow: only the first n points count). */
+export function nearestPoint(positions, n, view, x, y, maxPx = 8) {
+  let best = -1;
+  let bestD = maxPx * maxPx;
+  for (let i = 0; i < n; i++) {
+    const dx = pixelX(view, positions[2 * i]) - x;
+    const dy = pixelY(view, positions[2 * i + 1]) - y;
+    const d = dx * dx + dy * dy;
+    if (d <= bestD) {
+      bestD = d;
+      best = i;
+    }
+  }
+  return best;
+}
