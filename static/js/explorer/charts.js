@@ -36,6 +36,18 @@ export class LineChart {
     this.dirty = false;
   }
 
+  /** The timeline's cursor: a vertical line at `step` (null: none). */
+  setCursor(step) {
+    this.cursor = step;
+    if (this.el.data) quiet(window.Plotly.relayout(this.el, { shapes: this.cursorShapes() }));
+  }
+
+  cursorShapes() {
+    if (this.cursor === null || this.cursor === undefined) return [];
+    return [{ type: "line", xref: "x", yref: "paper", x0: this.cursor, x1: this.cursor, y0: 0, y1: 1,
+      line: { color: "#1f2430", width: 1.5, dash: "dot" } }];
+  }
+
   /** Append history entries (not drawn until draw()). */
   push(entries) {
     for (const e of entries) {
@@ -114,7 +126,8 @@ export class LineChart {
     }));
     this.sent = this.x.map((arr) => arr.length);
     this.moved.fill(false);
-    const layout = baseLayout({ ...this.layoutExtra, xaxis: { title: { text: "step", standoff: 4 }, ...(this.layoutExtra.xaxis || {}) } });
+    const layout = baseLayout({ ...this.layoutExtra, xaxis: { title: { text: "step", standoff: 4 }, ...(this.layoutExtra.xaxis || {}) },
+      shapes: this.cursorShapes() });
     react(this.el, data, layout);
   }
 }

@@ -106,15 +106,18 @@ export class Controls {
     document.addEventListener("keydown", (e) => this.key(e));
   }
 
-  /** Space plays or pauses, → steps, unless the user is typing in a field. */
+  /** Space plays or pauses; → and ← move through the history (onHistoryKey: true when it did), else → steps;
+  unless the user is typing in a field (the timeline's slider keeps its own arrows). */
   key(event) {
     const tag = event.target.tagName;
     if (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA" || event.ctrlKey || event.metaKey) return;
     if (event.key === " " && tag !== "BUTTON") {
       event.preventDefault();
       this.handlers.onPlay();
-    } else if (event.key === "ArrowRight") {
-      this.handlers.onStep(1);
+    } else if (event.key === "ArrowRight" || event.key === "ArrowLeft") {
+      const delta = event.key === "ArrowRight" ? 1 : -1;
+      if (this.handlers.onHistoryKey && this.handlers.onHistoryKey(delta)) event.preventDefault();
+      else if (delta > 0) this.handlers.onStep(1);
     }
   }
 

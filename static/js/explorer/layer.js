@@ -20,6 +20,9 @@ const TEMPLATE_ALPHA = 0.75;
 const LABEL_SIZE = 17;
 const LABEL_COLOR = "#24292f";
 const SUBSCRIPT = ["₀", "₁", "₂"];
+const PICK = 9; // the inspected point's ring: radius ...
+const PICK_WIDTH = 2.5; // ... and line width, dark on a white halo
+const PICK_COLOR = "#111827";
 
 /** Where a template's label goes: away from the triangle's centre (the plane's origin), in pixels. */
 function labelPlace(dx, dy, gap) {
@@ -30,8 +33,9 @@ function labelPlace(dx, dy, gap) {
 /** Paint a scene into ctx (its transform maps CSS pixels) through a view {l, t, w, h, x0, x1, y0, y1}.
 scene: {n, classes (true label per point), flips (indices of flipped labels), flipClasses (their given
 labels)}; positions: 2n point coordinates then the 6 template coordinates; wrong: 1 where the prediction
-is not the true class; scale: marker size factor. Returns the templates' pixels [x0, y0, x1, y1, x2, y2]. */
-export function paintScene(ctx, scene, positions, wrong, view, scale = 1) {
+is not the true class; scale: marker size factor; highlight: the inspected point's index (-1: none), drawn
+with a dark ring over everything. Returns the templates' pixels [x0, y0, x1, y1, x2, y2]. */
+export function paintScene(ctx, scene, positions, wrong, view, scale = 1, highlight = -1) {
   const { n, classes, flips, flipClasses } = scene;
   const p = positions;
   const kx = view.w / (view.x1 - view.x0);
@@ -85,6 +89,18 @@ export function paintScene(ctx, scene, positions, wrong, view, scale = 1) {
       ctx.arc(x, y, ring, 0, 2 * Math.PI);
     }
     ctx.strokeStyle = CLASS_COLORS[c];
+    ctx.stroke();
+  }
+  if (highlight >= 0 && highlight < n) {
+    const x = px(p[2 * highlight]);
+    const y = py(p[2 * highlight + 1]);
+    ctx.beginPath();
+    ctx.arc(x, y, PICK * scale, 0, 2 * Math.PI);
+    ctx.lineWidth = (PICK_WIDTH + 2) * scale;
+    ctx.strokeStyle = "#ffffff";
+    ctx.stroke();
+    ctx.lineWidth = PICK_WIDTH * scale;
+    ctx.strokeStyle = PICK_COLOR;
     ctx.stroke();
   }
   ctx.restore();

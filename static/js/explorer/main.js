@@ -15,9 +15,11 @@ import { Session } from "../lib/socket.js";
 import { barLegends } from "./bars.js";
 import { Controls, TWO_D, formatEps } from "./controls.js";
 import { MetricHistory, measuredStep } from "./history.js";
+import { Inspector, markInput, pickInput } from "./inspector.js";
 import { Renderer } from "./render.js";
 import { StatusBar } from "./status.js";
-import { FIELDS, linkFor, readUrl, writeUrl } from "./urlstate.js";
+import { Timeline } from "./timeline.js";
+import { FIELDS, MAX_AT, linkFor, readUrl, writeUrl } from "./urlstate.js";
 
 const boot = readBoot();
 applyLimits(document, boot.limits);
@@ -26,11 +28,17 @@ const start = readUrl(boot.defaults, boot.scenarios);
 const state = { settings: start.settings, scenario: start.scenario, hide: start.hide, play: start.play, present: start.present };
 document.documentElement.classList.toggle("present", state.present); // early.js did so already, unless it ran late
 const scenarios = Object.fromEntries(boot.scenarios.map((s) => [s.key, s]));
+let pendingAt = start.at; // `at=N`: fast-forward there once the first session is ready, then pause
+if (pendingAt !== null) state.play = false;
+let gotoTarget = null; // a goto under way (the server's state says so): the step it goes to
 
 const status = new StatusBar();
 const history = new MetricHistory();
 const paintInWorker = new URLSearchParams(location.search).get("paint") !== "main"; // ?paint=main: for comparisons
 const renderer = new Renderer({ large: state.present, paintInWorker });
+const timeline = new Timeline(); // the run's frames (timeline.js: the last minute in full, thinned before, ≤ 50 MB)
+let pastEntry = null; // the timeline entry shown (null: live)
+let replay = null; // {clock: history time shown, last: performance.now() of the last tick} while replaying
 let resyncControls = false; // after an error, show the settings the server kept
 let awaitingState = false; // a reset was sent: frames of the old run may still come, until the server's state
 
@@ -67,14 +75,27 @@ function serverRunsOurs(hello) {
 /** A new session: reuse it (and the frame it sends right after hello) when it runs our settings, else reset it. */
 function startSession(hello) {
   awaitingState = false;
+  closeInspector(false); // a new session follows no point
   if (!serverRunsOurs(hello)) {
     sendReset();
-    return;
+  } else {
+    const { speed, fps } = state.settings;
+    if (speed !== hello.speed || fps !== hello.fps) socket.send({ type: "set", speed, fps });
+    if (state.play) socket.send({ type: "play" });
+    controls.setPlaying(state.play);
   }
-  const { speed, fps } = state.settings;
-  if (speed !== hello.speed || fps !== hello.fps) socket.send({ type: "set", speed, fps });
-  if (state.play) socket.send({ type: "play" });
-  controls.setPlaying(state.play);
+  if (pendingAt !== null && pendingAt > 0) {
+    if (socket.send({ type: "goto", to: pendingAt })) showGoto(pendingAt);
+  }
+  pendingAt = null;
+}
+
+/** "fast-forwarding to step N…" while a goto is under way (null hides it). */
+function showGoto(to) {
+  gotoTarget = to;
+  const note = $("goto-note");
+  note.hidden = to === null;
+  if (to !== null) setText(note, `fast-forwarding to step ${to.toLocaleString("en")}…`);
 }
 
 function saveUrl() {
@@ -150,7 +171,14 @@ const controls = new Controls(document.body, {
     saveUrl();
   },
   onCopyLink() {
-    copyText(linkFor(state));
+    const frame = renderer.shownFrame;
+    const step = frame ? frame.step : 0;
+    copyText(linkFor(state, step <= MAX_AT ? step : null), step);
+  },
+  onHistoryKey(delta) {
+    if (state.play && delta > 0 && !pastEntry) return false; // playing, live: → steps
+    if (state.play) return false;
+    return moveInHistory(delta);
   },
   onExport(kind) {
     const stamp = `${state.settings.dataset}-seed${state.settings.seed}`;
@@ -170,8 +198,9 @@ const controls = new Controls(document.body, {
 }, boot.limits.fields);
 
 /** Copy to the clipboard; where the browser refuses (plain http on a LAN), select it in a prompt box. */
-function copyText(text) {
-  const done = () => status.toast("Link copied: it reproduces this run (same seed, same settings).");
+function copyText(text, step = null) {
+  const at = step !== null && step <= MAX_AT ? ` at step ${step.toLocaleString("en")}` : "";
+  const done = () => status.toast(`Link copied: it reproduces this run${at} (same seed, same settings).`);
   const fallback = () => {
     const area = document.createElement("textarea");
     area.value = text;
@@ -199,6 +228,11 @@ function copyText(text) {
 function clearRun() {
   history.clear();
   renderer.clear();
+  timeline.clear();
+  pastEntry = null;
+  stopReplay();
+  closeInspector(false); // a reset lets go of the point (a new display subsample)
+  showTimeline();
 }
 
 function onFrame(buffer) {
@@ -207,6 +241,10 @@ function onFrame(buffer) {
   const last = history.last;
   if (last && measuredStep(frame) < last.step) clearRun();
   renderer.push(frame, history.push(frame), history);
+  timeline.push(frame, buffer.byteLength, performance.now());
+  if (gotoTarget !== null && frame.step >= gotoTarget) showGoto(null);
+  if (!pastEntry) showInspected(frame);
+  showTimeline();
   setText(status.step, frame.step);
   setText(status.eps, formatEps(frame.eps));
   setText($("panel-eps"), formatEps(frame.eps));
@@ -217,6 +255,7 @@ function onFrame(buffer) {
 function onText(msg) {
   if (msg.type === "state") {
     awaitingState = false;
+    if (msg.goto !== null && msg.goto !== undefined) showGoto(msg.goto);
     renderer.setClassNames(msg.class_names);
     setText(status.device, msg.device);
     setText(status.step, msg.step);
@@ -237,6 +276,7 @@ function onText(msg) {
     }
   } else if (msg.type === "error") {
     status.error(msg.message);
+    if (gotoTarget !== null) showGoto(null);
     if (msg.code === "diverged") {
       status.diverged(msg.message);
       state.play = false;
@@ -280,6 +320,194 @@ function bindPresentControls() {
   });
 }
 
+// ---- the point inspector ------------------------------------------------------------------------
+
+const inspector = new Inspector({ onClose: () => closeInspector() });
+
+/** Follow display point `index` in every panel and the card. */
+function openInspector(index) {
+  inspector.open(index);
+  socket.send({ type: "inspect", index });
+  highlight(index);
+  const frame = renderer.shownFrame;
+  if (frame && frame.header.inspect) inspector.show(frame, renderer.classNames);
+}
+
+/** Close the card (send: tell the server to stop sending the point's numbers). */
+function closeInspector(send = true) {
+  if (inspector.index === null) return;
+  inspector.close();
+  if (send) socket.send({ type: "inspect", index: null });
+  highlight(-1);
+}
+
+function highlight(index) {
+  for (const plane of Object.values(renderer.planes)) plane.highlight(index);
+  markInputs(index);
+}
+
+/** The inspected point's ring in the input-space charts (2-D datasets). */
+function markInputs(index = inspector.index ?? -1) {
+  for (const run of ["baseline", "smoothed"]) markInput($(`input-${run}`), renderer.regions, index);
+}
+
+function showInspected(frame) {
+  if (inspector.index === null) return;
+  inspector.show(frame, renderer.classNames);
+  markInputs();
+}
+
+/** A click or tap on a point: inspect it (a second click on it closes the card). */
+function pickAt(index) {
+  if (index < 0) return;
+  if (index === inspector.index) closeInspector();
+  else openInspector(index);
+}
+
+function bindInspector() {
+  for (const [run, plane] of Object.entries(renderer.planes)) {
+    // trusted clicks only: after a tap, Plotly's drag layer dispatches clicks of its own (a second would close the card)
+    plane.el.addEventListener("click", (e) => e.isTrusted && pickAt(plane.pick(e.clientX, e.clientY, e.pointerType === "touch" ? 16 : 9)));
+    plane.el.addEventListener("pointermove", (e) => {
+      if (e.pointerType !== "mouse") return;
+      const i = plane.pick(e.clientX, e.clientY, 9);
+      inspector.hover(renderer.shownFrame, run, i, e.clientX, e.clientY, renderer.classNames);
+      plane.el.style.cursor = i >= 0 ? "pointer" : "";
+    });
+    plane.el.addEventListener("pointerleave", () => inspector.hover(null, run, -1));
+  }
+  for (const run of ["baseline", "smoothed"]) {
+    const chart = $(`input-${run}`);
+    chart.addEventListener("click", (e) => e.isTrusted && pickAt(pickInput(chart, renderer.regions, e.clientX, e.clientY, e.pointerType === "touch" ? 16 : 9)));
+    chart.addEventListener("pointermove", (e) => {
+      if (e.pointerType !== "mouse") return;
+      const i = pickInput(chart, renderer.regions, e.clientX, e.clientY, 9);
+      inspector.hover(renderer.regions, run, i, e.clientX, e.clientY, renderer.classNames);
+    });
+    chart.addEventListener("pointerleave", () => inspector.hover(null, run, -1));
+    if (chart.on) chart.on("plotly_afterplot", () => markInputs());
+  }
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") closeInspector();
+  });
+}
+
+// ---- the timeline -------------------------------------------------------------------------------
+
+/** The scrubber: over the steps in the history, at the newest while live. */
+function showTimeline() {
+  const slider = $("timeline");
+  const first = timeline.at(0);
+  const last = timeline.last;
+  slider.min = String(first ? first.step : 0);
+  slider.max = String(last ? last.step : 0);
+  slider.disabled = timeline.length < 2;
+  const shown = pastEntry || last;
+  if (!pastEntry || document.activeElement !== slider) slider.value = String(shown ? shown.step : 0);
+  setText($("timeline-step"), shown ? shown.step : 0);
+  const live = $("timeline-live");
+  live.setAttribute("aria-pressed", String(!pastEntry));
+  live.classList.toggle("active", !pastEntry);
+  $("timeline-bar").classList.toggle("past", Boolean(pastEntry));
+}
+
+/** Show timeline entry i (the newest: live again). */
+function showEntry(i) {
+  if (i < 0 || i >= timeline.length) return;
+  if (i === timeline.length - 1) {
+    goLive();
+    return;
+  }
+  pastEntry = timeline.at(i);
+  const regions = timeline.findBack(i, (f) => Boolean(f.extent && f.runs.baseline && f.runs.baseline.region_class));
+  renderer.showPast(pastEntry.frame, regions ? regions.frame : null);
+  if (inspector.index !== null) inspector.show(pastEntry.frame, renderer.classNames);
+  showTimeline();
+}
+
+function goLive() {
+  pastEntry = null;
+  stopReplay();
+  renderer.showLive();
+  if (renderer.latest) showInspected(renderer.latest);
+  showTimeline();
+}
+
+/** ← / →: an earlier or later frame of the history; true when it moved. */
+function moveInHistory(delta) {
+  if (!timeline.length) return false;
+  const here = pastEntry ? timeline.indexAtStep(pastEntry.step) : timeline.length - 1;
+  const to = Math.max(0, Math.min(timeline.length - 1, here + delta));
+  if (delta > 0 && !pastEntry) return false; // live already: → steps
+  stopReplay();
+  showEntry(to);
+  return true;
+}
+
+function stopReplay() {
+  replay = null;
+  const button = $("replay");
+  button.textContent = "▶ replay";
+  button.setAttribute("aria-pressed", "false");
+}
+
+/** ▶: replay the history from the frame shown (from the oldest when live) at the chosen speed. */
+function startReplay() {
+  if (timeline.length < 2) return;
+  const from = pastEntry ? timeline.indexAtStep(pastEntry.step) : 0;
+  showEntry(from);
+  replay = { clock: timeline.at(from).time, last: performance.now() };
+  const button = $("replay");
+  button.textContent = "❚❚ replay";
+  button.setAttribute("aria-pressed", "true");
+  requestAnimationFrame(replayTick);
+}
+
+function replayTick(now) {
+  if (!replay) return;
+  const rate = Number($("replay-rate").value) || 1;
+  replay.clock += (now - replay.last) * rate;
+  replay.last = now;
+  const i = timeline.indexAtTime(replay.clock);
+  if (i >= timeline.length - 1) {
+    goLive();
+    return;
+  }
+  if (!pastEntry || timeline.at(i).step !== pastEntry.step) showEntry(i);
+  requestAnimationFrame(replayTick);
+}
+
+function bindTimeline() {
+  const slider = $("timeline");
+  slider.addEventListener("input", () => {
+    stopReplay();
+    const step = Number(slider.value);
+    const last = timeline.last;
+    if (!last || step >= last.step) goLive();
+    else showEntry(timeline.indexAtStep(step));
+  });
+  $("timeline-live").addEventListener("click", () => goLive());
+  $("replay").addEventListener("click", () => (replay ? stopReplay() : startReplay()));
+}
+
+// ---- keyboard shortcuts -------------------------------------------------------------------------
+
+function bindShortcuts() {
+  const button = $("shortcuts");
+  const box = $("shortcuts-box");
+  const set = (open) => {
+    box.hidden = !open;
+    button.setAttribute("aria-expanded", String(open));
+  };
+  button.addEventListener("click", () => set(box.hidden));
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") set(false);
+  });
+  document.addEventListener("click", (e) => {
+    if (!box.hidden && !box.contains(e.target) && e.target !== button) set(false);
+  });
+}
+
 // ---- start --------------------------------------------------------------------------------------
 
 socket.connect(); // first: the server builds the session while the page sets up and Plotly.js loads
@@ -292,6 +520,11 @@ saveUrl();
 barLegends();
 renderer.setEps(state.settings.eps);
 bindPresentControls();
+bindInspector();
+bindTimeline();
+bindShortcuts();
+showTimeline();
+if (start.atError) status.error(start.atError);
 renderer.start();
 
 /** Plotly.js (preloaded by the template) runs once the first frame has gone to the painter, or after a moment. */

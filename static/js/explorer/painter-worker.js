@@ -51,6 +51,8 @@ self.addEventListener("message", (event) => {
     panels.target(msg.run, msg, performance.now());
   } else if (msg.type === "view") {
     panels.view(msg.run, msg.view, msg.scale);
+  } else if (msg.type === "highlight") {
+    panels.highlight(msg.run, msg.index);
   } else if (msg.type === "snapshot") {
     self.postMessage({ type: "snapshot", id: msg.id, snapshot: panels.snapshot(msg.run) });
     return;

@@ -28,7 +28,7 @@ export class Panels {
   panel(run) {
     if (!this.panels[run]) {
       this.panels[run] = { canvas: null, ctx: null, scene: null, tween: new Tween(), wrong: null, view: null, scale: 1,
-        step: null, draws: 0, templatesPx: null, drawnView: null, dirty: false };
+        step: null, draws: 0, templatesPx: null, drawnView: null, dirty: false, highlight: -1 };
     }
     return this.panels[run];
   }
@@ -55,6 +55,14 @@ export class Panels {
     p.tween.retarget(positions, now, duration);
     p.wrong = wrong;
     p.step = step;
+    p.dirty = true;
+  }
+
+  /** The inspected point (its index in the display subsample; -1: none), ringed. */
+  highlight(run, index) {
+    const p = this.panel(run);
+    if (p.highlight === index) return;
+    p.highlight = index;
     p.dirty = true;
   }
 
@@ -87,7 +95,7 @@ export class Panels {
       const ctx = p.ctx;
       ctx.setTransform(res, 0, 0, res, 0, 0);
       ctx.clearRect(0, 0, width, height); // one clearRect per draw: the benchmark counts them
-      p.templatesPx = paintScene(ctx, p.scene, p.tween.current, p.wrong, p.view, p.scale);
+      p.templatesPx = paintScene(ctx, p.scene, p.tween.current, p.wrong, p.view, p.scale, p.highlight);
       p.drawnView = p.view;
       p.draws += 1;
       drew = true;
@@ -112,7 +120,7 @@ export class Panels {
     const p = this.panels[run];
     if (!p) return null;
     return { step: p.step, settled: p.tween.settled, draws: p.draws, drawn: p.tween.current ? Array.from(p.tween.current) : null,
-      templatesPx: p.templatesPx, view: p.drawnView };
+      templatesPx: p.templatesPx, view: p.drawnView, highlight: p.highlight };
   }
 }
 
@@ -134,6 +142,10 @@ class MainPainter {
 
   view(run, view, scale) {
     this.panels.view(run, view, scale);
+  }
+
+  highlight(run, index) {
+    this.panels.highlight(run, index);
   }
 
   /** Draw what moved; true while there is more to draw (ask for another animation frame). */
@@ -201,6 +213,10 @@ class WorkerPainter {
 
   view(run, view, scale) {
     this.worker.postMessage({ type: "view", run, view, scale });
+  }
+
+  highlight(run, index) {
+    this.worker.postMessage({ type: "highlight", run, index });
   }
 
   tick() {

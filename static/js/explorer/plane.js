@@ -15,7 +15,7 @@ and `data-step` (the step of the newest frame, the one shown or being moved to).
 
 import { CONFIG, FONT, quiet } from "../lib/plots.js";
 import { paintScene } from "./layer.js";
-import { ViewRadius, needOf, rangesDiffer, rangesFor } from "./view.js";
+import { ViewRadius, nearestPoint, needOf, rangesDiffer, rangesFor } from "./view.js";
 
 const MARGINS = { l: 34, r: 10, t: 10, b: 26 };
 const MARGINS_LARGE = { l: 52, r: 14, t: 14, b: 36 }; // the projector view's larger tick labels
@@ -50,6 +50,8 @@ export class TemplatePlane {
     this.view = null; // the view last sent to the painter
     this.scale = 1;
     this.transitions = [];
+    this.frame = null; // the frame of the newest target (the inspector's tooltip reads its predictions)
+    this.highlighted = -1; // the inspected point, ringed
     el.plane = this;
     el.exportOverlay = (ctx, box) => this.exportOverlay(ctx, box);
   }
@@ -70,6 +72,21 @@ export class TemplatePlane {
     if (this.scene) painter.scene(this.runName, this.scene);
     if (this.target) painter.target(this.runName, { positions: this.target, wrong: this.wrong, step: this.step, duration: 0 });
     if (this.view) painter.view(this.runName, this.view, this.scale);
+    if (this.highlighted >= 0) painter.highlight(this.runName, this.highlighted);
+  }
+
+  /** Ring display point `index` (-1: none). */
+  highlight(index) {
+    this.highlighted = index;
+    if (this.painter) this.painter.highlight(this.runName, index);
+  }
+
+  /** The display point drawn nearest to (clientX, clientY), within `maxPx` CSS pixels: its index, or -1.
+  Hit-tests the newest target (what a paused panel shows exactly; while playing, within one frame's motion). */
+  pick(clientX, clientY, maxPx = 8) {
+    if (!this.scene || !this.target || !this.view) return -1;
+    const box = this.el.getBoundingClientRect();
+    return nearestPoint(this.target, this.scene.n, this.view, clientX - box.left, clientY - box.top, maxPx);
   }
 
   /** The newest frame: move there over `duration` ms (0: jump there). A new display subsample, or a step
@@ -103,6 +120,7 @@ export class TemplatePlane {
     this.transitions.push({ from: this.step, to: frame.step, kind: jump ? "jump" : "move", ms: jump ? 0 : duration });
     if (this.transitions.length > HISTORY) this.transitions.shift();
     this.step = frame.step;
+    this.frame = frame;
     this.el.dataset.step = String(frame.step);
   }
 
@@ -185,7 +203,7 @@ export class TemplatePlane {
   /** Paint the newest frame into a PNG export whose plot area is `box` ({l, t, w, h}, CSS pixels). */
   exportOverlay(ctx, box) {
     if (!this.scene || !this.target || !this.view) return;
-    paintScene(ctx, this.scene, this.target, this.wrong, { ...this.view, ...box }, this.scale);
+    paintScene(ctx, this.scene, this.target, this.wrong, { ...this.view, ...box }, this.scale, this.highlighted);
   }
 
   /** What the panel shows, for tests: the positions drawn (plane coordinates, from the painter) and the
@@ -204,6 +222,7 @@ export class TemplatePlane {
       drawn: split(painted && painted.drawn), target: split(this.target), templatesPx: painted ? painted.templatesPx : null,
       view: painted ? painted.view : null, flips: this.scene ? Array.from(this.scene.flips) : [],
       wrong: this.wrong ? Array.from(this.wrong) : [], transitions: this.transitions.slice(),
+      highlight: painted && painted.highlight !== undefined ? painted.highlight : -1,
     };
   }
 

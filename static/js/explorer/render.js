@@ -24,6 +24,7 @@ const LINE_CHART_MS = 1_000; // each line chart appends its new points at most t
 const BARS_MS = 1_500; // confidence histogram and reliability diagram
 const INPUT_MS = 300; // the input-space charts' points (once per run) and titles (when ε changes)
 const READOUT_MS = 250;
+const CURSOR_MS = 150; // the timeline's cursor on the line charts (one relayout each)
 const FIRST_FRAME_WAIT_MS = 1_000; // after start, the charts wait this long for the first frame to be drawn
 // (its message may still be queued behind Plotly.js's parse: the planes come first)
 const RATE_WINDOW_MS = 1_000; // frames received are counted over the last second
@@ -58,6 +59,10 @@ export class Renderer {
     this.receiveTimes = []; // when frames arrived (the status bar's frames received per second)
     this.cursor = 0;
     this.shown = {}; // what each task last drew
+    this.past = null; // a frame of the history the timeline shows (null: the newest, live)
+    this.liveMeasured = null; // newest measured frame and region frame, while the timeline shows the past
+    this.liveRegions = null;
+    this.cursorStep = null; // the step the line charts mark (the timeline's), or null
     const inputVisible = () => !$("input-panel").hidden;
     const task = (name, every, dirty, run, cheap = false) => ({ name, every, dirty, run, cheap, last: -Infinity });
     this.tasks = [
@@ -65,6 +70,10 @@ export class Renderer {
       task("targets", 0, () => this.eps !== null && `${this.eps}|${this.classNames}` !== this.shown.targets, () => {
         this.shown.targets = `${this.eps}|${this.classNames}`;
         drawTargets($("targets-chart"), this.eps, this.classNames);
+      }),
+      task("cursor", CURSOR_MS, () => (this.cursorStep ?? null) !== (this.shown.cursor ?? null), () => {
+        this.shown.cursor = this.cursorStep;
+        for (const chart of Object.values(this.charts)) chart.setCursor(this.cursorStep);
       }),
       task("confidence", BARS_MS, () => this.measured && this.measured !== this.shown.confidence, () => {
         this.shown.confidence = this.measured;
@@ -135,19 +144,55 @@ export class Renderer {
     if (playing) this.period.arrive(now);
     else this.period.reset(); // paused, or one step: the panels show exactly this frame, at once
     const duration = playing ? this.period.ms : 0;
-    for (const plane of Object.values(this.planes)) plane.setTarget(frame, duration);
+    if (!this.past) for (const plane of Object.values(this.planes)) plane.setTarget(frame, duration);
     if (change) {
       const entry = history.last;
       for (const chart of Object.values(this.charts)) {
         if (change === "new") chart.push([entry]);
         else chart.replaceLast(entry);
       }
-      this.measured = frame;
+      this.liveMeasured = frame;
     }
     this.latest = frame;
-    this.eps = frame.eps;
-    if (frame.extent && frame.runs.baseline && frame.runs.baseline.region_class) this.regions = frame;
+    if (hasRegions(frame)) this.liveRegions = frame;
+    if (!this.past) {
+      if (change) this.measured = frame;
+      this.eps = frame.eps;
+      if (hasRegions(frame)) this.regions = frame;
+    }
     if (this.started) this.requestTick();
+  }
+
+  /** Show a frame of the history (the timeline): the planes jump there, the bars and read-outs show its
+  measurement, the input space its regions (regionsFrame: the newest region frame at or before it), a
+  cursor marks its step on the line charts. New frames still extend the charts. */
+  showPast(frame, regionsFrame) {
+    this.past = frame;
+    for (const plane of Object.values(this.planes)) plane.setTarget(frame, 0);
+    this.measured = frame;
+    this.eps = frame.eps;
+    if (regionsFrame) this.regions = regionsFrame;
+    this.cursorStep = frame.step;
+    if (this.started) this.requestTick();
+  }
+
+  /** Back to the newest frame (the timeline's "live"). */
+  showLive() {
+    if (!this.past) return;
+    this.past = null;
+    this.cursorStep = null;
+    if (this.latest) {
+      for (const plane of Object.values(this.planes)) plane.setTarget(this.latest, 0);
+      this.eps = this.latest.eps;
+    }
+    this.measured = this.liveMeasured || this.measured;
+    this.regions = this.liveRegions || this.regions;
+    if (this.started) this.requestTick();
+  }
+
+  /** The frame the planes show: the timeline's, or the newest. */
+  get shownFrame() {
+    return this.past || this.latest;
   }
 
   /** Forget the run (after a reset): charts empty, panels rebuild on the next frame. */
@@ -158,7 +203,11 @@ export class Renderer {
     this.latest = null;
     this.measured = null;
     this.regions = null;
-    this.shown = { targets: this.shown.targets };
+    this.past = null;
+    this.liveMeasured = null;
+    this.liveRegions = null;
+    this.cursorStep = null;
+    this.shown = { targets: this.shown.targets, cursor: this.shown.cursor };
   }
 
   /** The classes' names (the server's hello and state messages): legends and labels. */
@@ -239,6 +288,11 @@ export class Renderer {
       first();
     }
   }
+}
+
+/** True when a frame carries decision regions (and the inputs). */
+function hasRegions(frame) {
+  return Boolean(frame.extent && frame.runs.baseline && frame.runs.baseline.region_class);
 }
 
 /** How many of the times (ascending, ms) fall in the last second before `now`; older ones are dropped. */
