@@ -1,5 +1,6 @@
 """Regenerate the README's screenshots: `.venv/bin/python docs/screenshots.py` (needs Debian's chromium);
-`docs/screenshots.py distill` makes only the distillation lab's.
+`docs/screenshots.py distill` makes only the distillation lab's, `docs/screenshots.py inspector` only the point
+inspector's.
 
 Starts a server on a free port, drives the pages in headless Chromium and writes docs/img/*.png.
 """
@@ -43,6 +44,9 @@ def main() -> None:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            if sys.argv[1:] == ["inspector"]:
+                inspector(page, base)
+                return
             distill(page, base)
             if sys.argv[1:] == ["distill"]:
                 return
@@ -63,11 +67,36 @@ def main() -> None:
                                    " >= 1500", timeout=120_000)
             page.wait_for_timeout(1500)
             page.screenshot(path=str(OUT / "sweep.png"), full_page=True)
+            inspector(page, base)
             browser.close()
     finally:
         server.terminate()
         server.wait(10)
     print("wrote", ", ".join(str(f.relative_to(ROOT)) for f in sorted(OUT.glob("*.png"))))
+
+
+def inspector(page: Any, base: str) -> None:
+    """The point inspector on a link to a moment (noisy labels at step 600): a flipped point of the smoothed run
+    clicked, the card with both runs' numbers under the panels."""
+    page.goto(f"{base}/?scenario=noisy&at=600")
+    page.wait_for_function("() => document.getElementById('panel-smoothed').dataset.step === '600' && window.Plotly"
+                           " && document.getElementById('panel-smoothed')._fullLayout", timeout=60_000)
+    page.wait_for_timeout(800)
+    spot = page.evaluate("""async () => {
+      const el = document.getElementById('panel-smoothed');
+      const s = await el.plane.snapshot();
+      const v = s.view, box = el.getBoundingClientRect();
+      const i = s.flips.find((k) => s.wrong[k] === 0) ?? s.flips[0] ?? 0;
+      return {x: box.left + v.l + (s.drawn.x[i] - v.x0) * v.w / (v.x1 - v.x0),
+              y: box.top + v.t + (v.y1 - s.drawn.y[i]) * v.h / (v.y1 - v.y0)}; }""")
+    page.mouse.click(spot["x"], spot["y"])
+    page.wait_for_selector("[data-testid=inspect-smoothed-identity]", timeout=15_000)
+    page.mouse.move(5, 5)
+    page.wait_for_timeout(600)
+    top = page.evaluate("() => document.querySelector('.panel-pair').getBoundingClientRect().top + scrollY")
+    bottom = page.evaluate("() => document.getElementById('inspector').getBoundingClientRect().bottom + scrollY")
+    page.screenshot(path=str(OUT / "inspector.png"), full_page=True,
+                    clip={"x": 0, "y": top - 8, "width": 1600, "height": bottom - top + 16})
 
 
 def distill(page: Any, base: str) -> None:

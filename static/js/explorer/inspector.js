@@ -146,7 +146,7 @@ export class Inspector {
       `z${s} = w̃${s}·x̃ = ½(‖w̃${s}‖² + ‖x̃‖² − ‖x̃ − w̃${s}‖²) = ½(${fix(t.wsq)} + `,
       el("span", { "data-testid": `inspect-${name}-xsq`, text: fix(run.activation_sq_norm) }),
       ` − ${fix(t.d)}²) = ${fix(t.half)}`);
-    const loss = el("p", { class: "loss" }, "smoothed loss −Σ q′_k log p_k = ",
+    const loss = el("p", { class: "loss" }, "loss −Σ q′_k log p_k = ",
       el("b", { "data-testid": `inspect-${name}-loss`, text: fix(run.loss, 4) }));
     return el("section", { class: `inspect-run ${name}`, "data-run": name },
       el("h3", { class: `run-name ${name}`, text: title }), table, identity, loss);

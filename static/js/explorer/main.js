@@ -364,10 +364,30 @@ function pickAt(index) {
   else openInspector(index);
 }
 
+const TAP_SLOP_PX = 6;
+
+/** fn(clientX, clientY, touch) on a click or tap that starts on `el` and ends where it began. Not the click
+event: Plotly's drag layer takes the mouse up (its cover over the page) and sends clicks of its own, one or
+two per tap. A touch that turns into a scroll is cancelled. */
+function onTap(el, fn) {
+  let down = null;
+  el.addEventListener("pointerdown", (e) => {
+    down = e.isPrimary && e.button === 0 ? { id: e.pointerId, x: e.clientX, y: e.clientY } : null;
+  });
+  document.addEventListener("pointerup", (e) => {
+    if (!down || e.pointerId !== down.id) return;
+    const { x, y } = down;
+    down = null;
+    if (Math.hypot(e.clientX - x, e.clientY - y) <= TAP_SLOP_PX) fn(x, y, e.pointerType === "touch");
+  }, true);
+  document.addEventListener("pointercancel", () => {
+    down = null;
+  }, true);
+}
+
 function bindInspector() {
   for (const [run, plane] of Object.entries(renderer.planes)) {
-    // trusted clicks only: after a tap, Plotly's drag layer dispatches clicks of its own (a second would close the card)
-    plane.el.addEventListener("click", (e) => e.isTrusted && pickAt(plane.pick(e.clientX, e.clientY, e.pointerType === "touch" ? 16 : 9)));
+    onTap(plane.el, (x, y, touch) => pickAt(plane.pick(x, y, touch ? 16 : 9)));
     plane.el.addEventListener("pointermove", (e) => {
       if (e.pointerType !== "mouse") return;
       const i = plane.pick(e.clientX, e.clientY, 9);
@@ -378,7 +398,7 @@ function bindInspector() {
   }
   for (const run of ["baseline", "smoothed"]) {
     const chart = $(`input-${run}`);
-    chart.addEventListener("click", (e) => e.isTrusted && pickAt(pickInput(chart, renderer.regions, e.clientX, e.clientY, e.pointerType === "touch" ? 16 : 9)));
+    onTap(chart, (x, y, touch) => pickAt(pickInput(chart, renderer.regions, x, y, touch ? 16 : 9)));
     chart.addEventListener("pointermove", (e) => {
       if (e.pointerType !== "mouse") return;
       const i = pickInput(chart, renderer.regions, e.clientX, e.clientY, 9);
