@@ -262,3 +262,32 @@ def test_phone_tap_a_point_and_the_card_fits(phone: Watched) -> None:
     page.get_by_test_id("inspect-digit").wait_for()
     assert page.evaluate("() => document.documentElement.scrollWidth <= innerWidth"), "no sideways scrolling"
     assert phone.errors == []
+
+
+@pytest.fixture
+def projector(browser: Any, server_url: str) -> Iterator[Watched]:
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield Watched(page, server_url)
+    context.close()
+
+
+def test_present_view_inspector_and_timeline_fit(projector: Watched) -> None:
+    """In ?present=1 the timeline sits under the planes and the card opens over the page, on screen, with no
+    sideways scrolling."""
+    page = open_page(projector, "?present=1&play=0&seed=5")
+    take_steps(page, 2)
+    assert page.get_by_test_id("timeline").is_visible()
+    target = page.evaluate(LONELY_POINT, "panel-baseline")
+    page.mouse.click(target["x"], target["y"])
+    card = page.get_by_test_id("inspector")
+    card.wait_for(state="visible")
+    page.get_by_test_id("inspect-baseline-identity").wait_for()
+    r = page.evaluate("() => { const b = document.getElementById('inspector').getBoundingClientRect();"
+                      " return [b.left, b.top, b.right, b.bottom, innerWidth, innerHeight]; }")
+    assert r[0] >= 0 and r[1] >= 0 and r[2] <= r[4] and r[3] <= r[5], r
+    assert page.evaluate("() => document.documentElement.scrollWidth <= innerWidth")
+    page.get_by_test_id("inspector-close").click()
+    card.wait_for(state="hidden")
+    assert projector.errors == []
