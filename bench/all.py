@@ -3,7 +3,8 @@
     python -m bench.all [--only step,frame,load,browser] [--no-docs] [--render-only FILE]
 
 step, frame, load (a sweep over 1, 10, 20, 40, 60, 80 sessions, BENCH_SECONDS each, default 10;
-BENCH_SESSIONS overrides the sweep; each count batched, then with BATCH_SESSIONS=0: --compare) and browser each run in their own process with --json; a benchmark
+BENCH_SESSIONS overrides the sweep; each count batched, then with BATCH_SESSIONS=0: --compare) and
+browser each run in their own process with --json; a benchmark
 that fails is recorded with its error and the others still run. The tables between
 <!-- bench:begin --> and <!-- bench:end --> in docs/performance.md are rewritten; the prose around them
 is kept. Prints the combined JSON on stdout.
