@@ -29,12 +29,15 @@ def test_host_page_renders_and_follows_the_room(watched: Any, server_url: str, a
     page.on("request", lambda r: room_calls.append(r.url) if r.url.endswith("/api/room") else None)
     response = page.goto(server_url + "/host")
     assert response is not None and response.status == 200  # from 127.0.0.1 with no HOST_CODE: allowed
-    assert page.get_by_test_id("room-sessions").inner_text() == "0"
+    # the browser tests share one server: wait for earlier tests' sessions to close; their errors count
+    # for a minute, so ours are counted from here
+    wait_text(page, "room-sessions", "t === '0'")
+    assert not page.get_by_test_id("room-warning").is_visible()  # nobody plays: nothing to warn about
+    errors_before = int(page.get_by_test_id("room-errors").inner_text())
     assert page.get_by_test_id("room-device").inner_text() == "cpu"
     # the test server listens on 127.0.0.1: no link for the room, and the page says why
     assert page.get_by_test_id("attendee-qr").count() == 0
     assert "127.0.0.1 only" in page.get_by_test_id("room-note").first.inner_text()
-    assert not page.get_by_test_id("room-warning").is_visible()
 
     attendee = page.context.new_page()
     attendee.on("console", lambda m: watched.errors.append(f"attendee console: {m.text}") if m.type == "error"
@@ -48,7 +51,7 @@ def test_host_page_renders_and_follows_the_room(watched: Any, server_url: str, a
     assert page.get_by_test_id("room-conn").inner_text() == "live"
     rows = page.get_by_test_id("room-workers").locator("tbody tr")
     assert rows.count() == 1 and rows.nth(0).locator("td").nth(1).inner_text() == "1"
-    assert page.get_by_test_id("room-errors").inner_text() == "0"
+    assert int(page.get_by_test_id("room-errors").inner_text()) <= errors_before  # none sent to our attendee
     page.screenshot(path=str(artifacts / "host.png"), full_page=True)
 
     attendee.close()
