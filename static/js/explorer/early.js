@@ -5,7 +5,8 @@
   "use strict";
   // the projector view (?present=1): its layout from the first paint on (main.js sets the same class)
   if (/[?&]present=(1|true|yes|on)(&|$)/i.test(location.search)) document.documentElement.classList.add("present");
-  if (!("WebSocket" in window)) return;
+  // main.js may have run first (both load async): its Session then opened the socket and left null here
+  if (!("WebSocket" in window) || window.__earlySocket !== undefined) return;
   var url = (location.protocol === "https:" ? "wss" : "ws") + "://" + location.host + "/ws";
   var early = { url: url, buffer: [], closeEvent: null };
   try {
