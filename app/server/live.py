@@ -53,6 +53,7 @@ class LiveSession:
         self._steps_log: list[tuple[float, int]] = []
         self.error: Exception | None = None  # set by a tick that failed on this session alone
         self.goto: int | None = None  # a `goto` in progress: the step it fast-forwards to, frames held back
+        self.announce = False  # the state changed without a control (a goto arrived): send it after the frame
 
     # ---- controls ---------------------------------------------------------------------------------
     def admit(self, now: float) -> None:
@@ -174,6 +175,7 @@ class LiveSession:
         if self.goto is not None:
             if self.session.step_count >= self.goto or self.session.diverged:
                 self.goto, self.measure_next = None, True  # arrived: its frame measures every metric
+                self.announce = True  # and the client is told, after that frame, that the goto is over
         elif not self.playing:
             self.pending_steps = max(0, self.pending_steps - asked)
         self._steps_log.append((now, done))

@@ -241,7 +241,11 @@ class ComputeLoop:
             conn.frame_at = now
         diverged = live.session.diverged
         if diverged and not was_diverged:
+            live.announce = False
             m.spawn(conn.say([(diverged, DIVERGED)], live.state()))
+        elif live.announce and frame is not None:
+            live.announce = False
+            m.spawn(conn.say([], live.state()))
 
     async def apply_controls(self, members: list[Member]) -> None:
         """Apply every control received since the last look, on the training thread; then confirm each

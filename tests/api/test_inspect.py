@@ -94,6 +94,8 @@ def test_goto_fast_forwards_without_frames_and_pauses_there(connect: Connect) ->
         frame = s.next_frame()
         assert frame["step"] == 600 and frame["playing"] is False  # no frame on the way there
         assert frame["runs"]["baseline"]["steps"] == 600  # every metric measured at that step
+        arrived = s.next_text("state")  # and then the state says the goto is over
+        assert arrived["goto"] is None and arrived["step"] == 600 and arrived["playing"] is False
         s.send({"type": "goto", "to": 100})
         assert "already at step 600" in s.error()
         s.send({"type": "goto", "to": 20_001})
