@@ -93,6 +93,12 @@ class WsSession:
                     return frame
         raise AssertionError(f"no matching frame within {limit} messages")
 
+    def step_to(self, n: int) -> dict[str, Any]:
+        """Ask for n steps while paused; the frame that shows them."""
+        before = self.step
+        self.send({"type": "step", "n": n})
+        return self.next_frame(lambda f: f["step"] >= before + n)
+
     def error(self) -> str:
         """The message of the next error reply (state messages and frames on the way are skipped)."""
         return str(self.next_text("error")["message"])

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..engine.config import run_size
+from ..engine.config import RunConfig, run_size
 from ..protocol.messages import DIVERGED, ControlError
 from .live import Job, LiveSession, tick_sessions
 
@@ -85,13 +85,7 @@ class Member:
         task.add_done_callback(self.sends.discard)
 
 
-def _twin_size() -> float:
-    from ..engine.config import RunConfig
-
-    return float(run_size(RunConfig(), 2))
-
-
-_TWIN_SIZE = _twin_size()
+_TWIN_SIZE = float(run_size(RunConfig(), 2))  # the default twin: the unit of Member.cost
 
 
 class ComputeLoop:

@@ -24,12 +24,6 @@ def start(s: Any, **changes: Any) -> dict[str, Any]:
     return state
 
 
-def step_to(s: Any, n: int) -> dict[str, Any]:
-    before = s.step
-    s.send({"type": "step", "n": n})
-    return s.next_frame(lambda f: f["step"] >= before + n)  # type: ignore[no-any-return]
-
-
 def test_the_distill_control_starts_the_lab(connect: Connect) -> None:
     with connect() as s:
         state = start(s, temperature=2.0)
@@ -74,7 +68,7 @@ def test_play_runs_the_teachers_then_the_students_then_stops(connect: Connect) -
 def test_temperature_and_alpha_change_live(connect: Connect) -> None:
     with connect() as s:
         start(s)
-        first = step_to(s, 12)
+        first = s.step_to(12)
         s.send({"type": "set", "temperature": 4.0, "alpha": 0.25})
         state = s.next_text("state")
         assert (state["distill"]["temperature"], state["distill"]["alpha"]) == (4.0, 0.25) and state["step"] == 12
@@ -89,13 +83,13 @@ def test_eps_changes_while_the_teachers_train_and_is_refused_after(connect: Conn
         start(s)
         s.send({"type": "set", "eps": 0.2})
         assert s.next_text("state")["eps"] == 0.2
-        step_to(s, 12)
+        s.step_to(12)
         s.send({"type": "set", "eps": 0.3, "lr": 0.02})
         message = s.error()
         assert "teachers finished training at step 12" in message and "restart" in message
         state = s.next_text("state")
         assert state["eps"] == 0.2 and state["lr"] == 0.01  # nothing of that message applied
-        assert step_to(s, 2)["distill"]["student_step"] == 2
+        assert s.step_to(2)["distill"]["student_step"] == 2
 
 
 @pytest.mark.parametrize(("payload", "patterns"), [
@@ -113,20 +107,20 @@ def test_eps_changes_while_the_teachers_train_and_is_refused_after(connect: Conn
 def test_bad_distill_controls_get_words_and_change_nothing(connect: Connect, payload: dict[str, Any],
                                                            patterns: list[str]) -> None:
     with connect() as s:
-        step_to(s, 2)
+        s.step_to(2)
         s.send(payload)
         message = s.error()
         for pattern in patterns:
             assert re.search(pattern, message), f"{pattern!r} not in {message!r}"
         assert len(message) < 400 and "Traceback" not in message
-        frame = step_to(s, 1)
+        frame = s.step_to(1)
         assert frame["step"] == 3 and frame["mode"] == "twin" and list(frame["runs"]) == ["baseline", "smoothed"]
 
 
 def test_reset_leaves_the_lab_for_the_twin_with_the_teachers_settings(connect: Connect) -> None:
     with connect() as s:
         start(s, config={"seed": 4})
-        step_to(s, 3)
+        s.step_to(3)
         s.send({"type": "reset", "config": {}})
         state = s.next_text("state")
         assert state["mode"] == "twin" and "distill" not in state and state["config"]["seed"] == 4

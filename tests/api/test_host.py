@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -16,7 +16,6 @@ import zxingcpp
 from starlette.testclient import TestClient
 
 from app.protocol.client import ExplorerClient
-from app.server.app import create_app
 from app.server.room import Room, falling_warning, machine_ticks
 from app.server.settings import Settings
 from tests.support.inprocess import ThreadServer
@@ -29,20 +28,16 @@ TIMEOUT = 30.0
 
 
 @pytest.fixture
-def room_client(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """room_client(**settings) → a started TestClient (no redirects followed) on a fresh app and registry."""
-    clients: list[TestClient] = []
+def room_client(make_client: Callable[..., TestClient]) -> Callable[..., TestClient]:
+    """room_client(**settings) → make_client's started TestClient on a fresh app and registry, following
+    no redirects (the tests look at the redirect that drops ?code= from the address)."""
 
     def make(**overrides: Any) -> TestClient:
-        monkeypatch.setenv("LSE_REGISTRY_DIR", str(tmp_path / f"sessions-{len(clients)}"))
-        client = TestClient(create_app(Settings(**{"device": "cpu", **overrides})), follow_redirects=False)
-        client.__enter__()
-        clients.append(client)
+        client = make_client(**overrides)
+        client.follow_redirects = False
         return client
 
-    yield make
-    for client in reversed(clients):
-        client.__exit__(None, None, None)
+    return make
 
 
 # ---- who may see it ---------------------------------------------------------------------------------------

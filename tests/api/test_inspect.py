@@ -13,12 +13,6 @@ TOL = 1e-4
 K = 3
 
 
-def step_to(s: Any, n: int) -> dict[str, Any]:
-    before = s.step
-    s.send({"type": "step", "n": n})
-    return s.next_frame(lambda f: f["step"] >= before + n)  # type: ignore[no-any-return]
-
-
 def check_numbers(frame: dict[str, Any], index: int) -> None:
     """The inspected point's numbers agree with each other and with the rest of the frame."""
     info = frame["inspect"]
@@ -54,20 +48,20 @@ def test_an_inspected_point_carries_its_numbers_in_every_frame(connect: Connect,
     with connect() as s:
         s.send({"type": "reset", "config": {"label_noise": 0.2, "seed": 4}})
         s.next_text("state")
-        plain = step_to(s, 5)
+        plain = s.step_to(5)
         assert "inspect" not in plain  # frames without an inspected point do not grow
         s.send({"type": "inspect", "index": index})
         assert s.next_text("state")["inspect"] == index
         for n in (1, 20, 3):
-            check_numbers(with_header_runs(step_to(s, n)), index)
+            check_numbers(with_header_runs(s.step_to(n)), index)
         s.send({"type": "set", "eps": 0.45})  # a new ε: the smoothed run's target follows at once
         s.next_text("state")
-        frame = with_header_runs(step_to(s, 2))
+        frame = with_header_runs(s.step_to(2))
         assert frame["runs"]["smoothed"]["eps"] == 0.45
         check_numbers(frame, index)
         s.send({"type": "inspect", "index": None})
         assert s.next_text("state")["inspect"] is None
-        assert "inspect" not in step_to(s, 1)
+        assert "inspect" not in s.step_to(1)
 
 
 def test_a_bad_index_is_refused_and_the_session_goes_on(connect: Connect) -> None:
@@ -78,7 +72,7 @@ def test_a_bad_index_is_refused_and_the_session_goes_on(connect: Connect) -> Non
         assert "index" in s.error()
         s.send({"type": "inspect", "index": 2})
         assert s.next_text("state")["inspect"] == 2
-        check_numbers(with_header_runs(step_to(s, 3)), 2)
+        check_numbers(with_header_runs(s.step_to(3)), 2)
         s.send({"type": "reset", "config": {"display_points": 30}})  # a new subsample: the inspector lets go
         assert s.next_text("state")["inspect"] is None
 
@@ -100,7 +94,7 @@ def test_goto_fast_forwards_without_frames_and_pauses_there(connect: Connect) ->
         assert "already at step 600" in s.error()
         s.send({"type": "goto", "to": 20_001})
         assert "20000" in s.error()
-        assert step_to(s, 1)["step"] == 601  # and it goes on from there
+        assert s.step_to(1)["step"] == 601  # and it goes on from there
 
 
 def test_the_same_link_gives_the_same_moment(connect: Connect) -> None:

@@ -19,13 +19,6 @@ pytestmark = pytest.mark.timeout(120)
 Connect = Callable[..., Any]
 
 
-def step_to(session: Any, n: int) -> dict[str, Any]:
-    """Ask for n steps while paused; the frame that shows them."""
-    before = session.step
-    session.send({"type": "step", "n": n})
-    return session.next_frame(lambda f: f["step"] >= before + n)  # type: ignore[no-any-return]
-
-
 # ---- the round trip ------------------------------------------------------------------------------------
 def test_hello_describes_the_session(connect: Connect) -> None:
     with connect() as s:
@@ -55,7 +48,7 @@ def test_play_streams_frames_with_advancing_steps_and_pause_stops(connect: Conne
         # once paused, a step request moves it by exactly that many steps
         s.send({"type": "ping"})
         s.next_text("pong")
-        frame = step_to(s, 4)
+        frame = s.step_to(4)
         assert frame["step"] == paused["step"] + 4
 
 
@@ -90,7 +83,7 @@ def test_set_eps_is_confirmed_by_the_frames(connect: Connect) -> None:
 
 def test_reset_with_a_new_config_starts_again(connect: Connect) -> None:
     with connect() as s:
-        step_to(s, 20)
+        s.step_to(20)
         s.send({"type": "reset", "config": {"seed": 5, "similarity": 0.5, "eps": 0.3}})
         state = s.next_text("state")
         assert state["step"] == 0 and state["eps"] == 0.3
@@ -111,7 +104,7 @@ def test_same_config_same_frames(client: TestClient, open_ws: Callable[..., Any]
         with open_ws(client) as s:
             s.send({"type": "reset", "config": {"seed": 9, "label_noise": 0.2}})
             s.next_text("state")
-            frames.append(step_to(s, 12))
+            frames.append(s.step_to(12))
     a, b = frames
     assert a["step"] == b["step"] == 12
     for name in ("baseline", "smoothed"):
@@ -163,14 +156,14 @@ def test_malformed_control_gets_a_clear_error_and_changes_nothing(
     connect: Connect, payload: Any, patterns: list[str]
 ) -> None:
     with connect() as s:
-        step_to(s, 2)
+        s.step_to(2)
         s.send(payload)
         message = s.error()
         for pattern in patterns:
             assert re.search(pattern, message), f"{pattern!r} not in {message!r}"
         assert len(message) < 400 and "Traceback" not in message
         # the session still answers, with its previous settings
-        frame = step_to(s, 1)
+        frame = s.step_to(1)
         assert frame["step"] == 3 and frame["eps"] == 0.1
         state = [t for t in s.texts if t["type"] == "state"][-1]
         assert state["config"] == s.hello["config"] and state["eps"] == 0.1 and state["mode"] == "twin"
@@ -205,7 +198,7 @@ def test_divergence_is_reported_and_a_lower_lr_recovers(connect: Connect) -> Non
         s.send({"type": "set", "lr": 0.01})
         state = s.next_text("state")
         assert state["diverged"] is None and state["lr"] == 0.01
-        frame = step_to(s, 2)
+        frame = s.step_to(2)
         assert frame["diverged"] is None
         for run in frame["runs"].values():
             assert run["train_loss"] is not None and np.isfinite(run["points"]).all()
@@ -217,7 +210,7 @@ def test_sweep_over_the_socket(connect: Connect) -> None:
         state = s.next_text("state")
         assert state["mode"] == "sweep" and state["sweep_eps"] == [0.0, 0.1, 0.2] and state["step"] == 0
         assert state["config"]["seed"] == 2
-        frame = step_to(s, 3)
+        frame = s.step_to(3)
         assert frame["mode"] == "sweep" and frame["step"] == 3
         assert list(frame["runs"]) == ["eps=0", "eps=0.1", "eps=0.2"]
         assert [r["eps"] for r in frame["runs"].values()] == [0.0, 0.1, 0.2]
