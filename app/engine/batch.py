@@ -111,15 +111,15 @@ def step_sessions(sessions: Sequence[TrainingSession], n: int) -> list[int]:
         for j in newly:
             running[j], stopped_at[j] = False, group[j].step_count
             lr[j * models : (j + 1) * models] = 0.0  # its rows are restored after the tick
+        if not any(running):
+            break
         if all(running):
             good.copy_(flat)  # these weights have a finite loss: keep them
+            t.add_(1.0)
         else:
             mask = torch.tensor(running, device=device).repeat_interleave(models).unsqueeze(1)
             good.copy_(torch.where(mask, flat, good))
-            t.add_(mask.to(t.dtype) - 1.0)  # stopped rows do not count this step
-        if not any(running):
-            break
-        t.add_(1.0)
+            t.add_(mask.to(t.dtype))  # stopped rows do not count this step
         optimizer_step_rows(first.opt.name, flat, grad, mom, var, t, lr, wd)
         for j, s in enumerate(group):
             if running[j]:
