@@ -7,6 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 PIP := $(BIN)/python -m pip install -q -c constraints.txt
+AXE := $(VENV)/share/axe-core-4.14.1/axe.min.js
 
 .PHONY: run test test-fast lint bench soak docker-smoke install install-test system-deps clean
 
@@ -23,9 +24,13 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	$(PIP) -e '.[test,lint]'
 	touch $@
 
+# axe-core for the accessibility checks of the browser tests, from the npm registry, integrity checked.
+$(AXE): | $(VENV)/.installed-test
+	$(BIN)/python -m tests.support.axe
+
 install: $(VENV)/.installed
 
-install-test: $(VENV)/.installed-test system-deps
+install-test: $(VENV)/.installed-test $(AXE) system-deps
 
 # Debian's Chromium for the browser tests (playwright cannot download its own browser here), the
 # libatomic that playwright's bundled node needs, nginx for the scale-out test and Node.js for the page's
