@@ -24,8 +24,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message=r"Using `httpx` with `starlette.testclient` is deprecated")
     from starlette.testclient import TestClient, WebSocketTestSession
 
-from app.protocol.client import frame_dict
-from app.protocol.frames import decode
+from app.protocol.frames import PREFIX, FrameDecoder
 from app.server.app import create_app
 from app.server.settings import Settings
 
@@ -35,13 +34,19 @@ RECV_TIMEOUT = 30.0  # seconds to wait for one server message before the test fa
 
 
 class WsSession:
-    """A TestClient WebSocket with timeouts and the protocol's message kinds (docs/protocol.md)."""
+    """A TestClient WebSocket with timeouts and the protocol's message kinds (docs/protocol.md).
 
-    def __init__(self, ws: WebSocketTestSession) -> None:
+    Every frame read is decoded in order (`frame`: the last one) and, with `ack` (the default), acknowledged
+    at once, as the page does."""
+
+    def __init__(self, ws: WebSocketTestSession, ack: bool = True) -> None:
         self.ws = ws
+        self.ack = ack
         self.texts: list[dict[str, Any]] = []  # every text message seen, in order
         self.hello: dict[str, Any] = {}
         self.step = 0  # the latest step the server reported, in a state message or a frame
+        self.decoder = FrameDecoder()
+        self.frame: dict[str, Any] | None = None  # the last frame read, decoded
 
     def send(self, payload: dict[str, Any] | list[Any] | str | bytes) -> None:
         if isinstance(payload, bytes):
@@ -66,7 +71,10 @@ class WsSession:
         self.ws._raise_on_close(message)
         if message.get("bytes") is not None:
             raw = bytes(message["bytes"])
-            self.step = max(self.step, int(decode(raw)[0]["step"]))
+            self.frame = self.decoder.decode(raw)
+            self.step = max(self.step, int(self.frame["step"]))
+            if self.ack:
+                self.send({"type": "ack", "frame": PREFIX.unpack_from(raw)[1]})
             return raw
         data: dict[str, Any] = json.loads(message["text"])
         self.texts.append(data)
@@ -84,13 +92,13 @@ class WsSession:
 
     def next_frame(self, until: Callable[[dict[str, Any]], bool] = lambda f: True,
                    limit: int = 2_000) -> dict[str, Any]:
-        """The next binary frame (decoded with app.protocol.client.frame_dict) for which `until` holds."""
+        """The next binary frame (decoded with the stream's FrameDecoder) for which `until` holds."""
         for _ in range(limit):
             msg = self.recv()
             if isinstance(msg, bytes):
-                frame = frame_dict(msg)
-                if until(frame):
-                    return frame
+                assert self.frame is not None
+                if until(self.frame):
+                    return self.frame
         raise AssertionError(f"no matching frame within {limit} messages")
 
     def step_to(self, n: int) -> dict[str, Any]:

@@ -4,6 +4,10 @@
         await c.play()
         frame = await c.next_frame(timeout=5)
         await c.set(eps=0.25)
+
+It speaks the flow control (docs/protocol.md): every frame it reads is decoded in order (the stream
+sends only what changed) and acknowledged, so the server sends the next one. `ack=False` makes a client
+that never acknowledges (it gets a frame about once a second).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Any
 
 import websockets
 
-from .frames import frame_dict
+from .frames import PREFIX, FrameDecoder, frame_dict
 
 __all__ = ["ExplorerClient", "ExplorerError", "frame_dict"]
 
@@ -27,7 +31,7 @@ class ExplorerError(RuntimeError):
 
 class ExplorerClient:
     def __init__(self, url: str, *, origin: str | None = None, token: str | None = None,
-                 open_timeout: float = 10.0) -> None:
+                 open_timeout: float = 10.0, ack: bool = True) -> None:
         if token:
             url += ("&" if "?" in url else "?") + f"token={token}"
         self.url, self.origin, self.open_timeout = url, origin, open_timeout
@@ -36,6 +40,8 @@ class ExplorerClient:
         self.state: dict[str, Any] = {}
         self.errors: list[str] = []
         self.texts: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.ack = ack
+        self.decoder = FrameDecoder()
 
     async def __aenter__(self) -> ExplorerClient:
         headers = {"Origin": self.origin} if self.origin else None
@@ -76,6 +82,8 @@ class ExplorerClient:
     async def _recv(self, timeout: float | None) -> dict[str, Any] | bytes:
         raw = await asyncio.wait_for(self.ws.recv(), timeout)
         if isinstance(raw, bytes):
+            if self.ack:
+                await self.send({"type": "ack", "frame": PREFIX.unpack_from(raw)[1]})
             return raw
         msg: dict[str, Any] = json.loads(raw)
         if msg.get("type") == "error":
@@ -90,13 +98,13 @@ class ExplorerClient:
         while True:
             msg = await self._recv(max(0.0, deadline - time.monotonic()))
             if isinstance(msg, bytes):
-                return frame_dict(msg)
+                return self.decoder.decode(msg)
             self.texts.put_nowait(msg)
             if raise_errors and msg.get("type") == "error":
                 raise ExplorerError(msg["message"])
 
     async def next_text(self, kind: str, timeout: float = 10.0) -> dict[str, Any]:
-        """The next text message of type `kind` (frames on the way are dropped)."""
+        """The next text message of type `kind` (frames on the way are decoded, acknowledged and dropped)."""
         while not self.texts.empty():
             queued = self.texts.get_nowait()
             if queued.get("type") == kind:
@@ -104,5 +112,7 @@ class ExplorerClient:
         deadline = time.monotonic() + timeout
         while True:
             msg = await self._recv(max(0.0, deadline - time.monotonic()))
-            if isinstance(msg, dict) and msg.get("type") == kind:
+            if isinstance(msg, bytes):
+                self.decoder.decode(msg)
+            elif msg.get("type") == kind:
                 return msg

@@ -183,6 +183,7 @@ def describe(err: ValidationError) -> str:
 
 
 DIVERGED = "diverged"  # the `code` of the error message that says training diverged
+RATE_LIMITED = "rate_limited"  # the `code` of "too many control messages" (sent once a second at most)
 
 
 class ControlError(ValueError):

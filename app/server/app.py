@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,6 +25,7 @@ from ..engine.bank import resolve_device
 from ..protocol.messages import CLOSE_GOING_AWAY
 from .capacity import SessionRegistry
 from .connection import explorer_socket
+from .flow import pace_every_second
 from .loop import Busy, ComputeLoop
 from .room import Room, sample_every_second
 from .routes import router
@@ -172,12 +174,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.warm_up:  # first-use costs (allocator, kernels, sklearn imports) before anyone waits
             await asyncio.get_running_loop().run_in_executor(app.state.executor, _warm_up, settings, static)
         undo = _close_sessions_on_signal(app)
-        room = asyncio.create_task(sample_every_second(app.state.room))  # the /host page's numbers
+        tasks = [asyncio.create_task(sample_every_second(app.state.room))]  # the /host page's numbers
+        if settings.room_mbps:
+            tasks.append(asyncio.create_task(pace_every_second(app.state.connections, app.state.registry,
+                                                               settings.room_mbps)))
         try:
             yield
         finally:
             undo()
-            room.cancel()
+            for task in tasks:
+                task.cancel()
         await close_sessions(app, SHUTDOWN_REASON)  # graceful shutdown: tell every client why
         await app.state.compute_loop.stop()
         app.state.executor.shutdown(wait=False, cancel_futures=True)
@@ -201,6 +207,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", static, name="static")
     app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        """A request that does not validate: FastAPI's 422 detail, without echoing what was sent (a NaN or ±inf
+        there cannot be JSON, and an echo may be large)."""
+        detail = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+                  for e in exc.errors()[:10]]
+        return JSONResponse({"detail": detail}, 422)
 
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception) -> JSONResponse:

@@ -2,8 +2,9 @@
 
 Controls (JSON text) are validated here (protocol/messages.py) and handed to the worker's compute loop
 (loop.py), which applies them between ticks, trains every session of the worker and gives each
-connection its frames. A frame is built only when the previous one has left (latest frame only, never
-a queue), at most at the fps cap. docs/protocol.md.
+connection its frames. Acknowledgements of frames go to the connection's flow control (flow.py): a
+frame is built only when the page has acknowledged enough of the earlier ones (never a queue), from
+the newest state, at most at the fps cap. docs/protocol.md.
 """
 
 from __future__ import annotations
@@ -19,14 +20,17 @@ from typing import Any, TypeVar
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from ..engine.config import MAX_MESSAGE_BYTES, RunConfig
+from ..protocol.frames import PREFIX
 from ..protocol.messages import (
     CLOSE_IDLE,
     CLOSE_POLICY,
     CLOSE_TRY_AGAIN,
+    RATE_LIMITED,
     ControlError,
     parse_control,
 )
 from .access import origin_allowed, token_ok
+from .flow import AckError, FlowControl
 from .live import LiveSession
 from .loop import Busy, ComputeLoop
 from .settings import Settings
@@ -77,9 +81,10 @@ class Connection:
         self.pending: list[Any] = []  # validated controls the compute loop has not applied yet
         self.send_lock = asyncio.Lock()
         self.frame_task: asyncio.Task[None] | None = None
-        self.frame_at = 0.0  # loop time the frame in flight was handed to the socket
         self.sending_since: float | None = None  # loop time the send in progress started
-        self.last_activity = time.monotonic()
+        self.last_activity = time.monotonic()  # the last control (acknowledgements do not count: idle timeout)
+        self.flow = FlowControl()
+        self.flood_said = -1e9  # when the last "too many messages" error went out (one a second at most)
 
     async def run(self) -> None:
         config = RunConfig(device=self.settings.device)
@@ -133,20 +138,26 @@ class Connection:
         await self.send_text({"type": "error", "message": message, **({"code": code} if code else {})})
 
     async def receive(self) -> None:
-        """Read controls until the client leaves; bad ones get an error and change nothing."""
+        """Read controls and acknowledgements until the client leaves; bad ones get an error and change nothing."""
         assert self.live is not None
         while True:
-            try:
-                msg = await asyncio.wait_for(self.ws.receive(), timeout=self.settings.idle_timeout)
-            except TimeoutError:
+            idle_left = self.settings.idle_timeout - (time.monotonic() - self.last_activity)
+            if idle_left <= 0:
                 await self.close(CLOSE_IDLE, "closed after a long time without activity; reconnect to start again")
                 return
+            try:
+                msg = await asyncio.wait_for(self.ws.receive(), timeout=idle_left)
+            except TimeoutError:
+                continue
             if msg["type"] == "websocket.disconnect":
                 return
-            self.last_activity = time.monotonic()
+            now = time.monotonic()
+            text = msg.get("text")
             try:
-                self.live.admit(self.last_activity)  # every message counts against the rate limit
-                text = msg.get("text")
+                if text is not None and len(text) <= 64 and '"ack"' in text and self.acknowledge(json.loads(text), now):
+                    continue  # a frame acknowledged: neither a control nor activity, and not rate-limited
+                self.last_activity = now
+                self.live.admit(now)  # every other message counts against the rate limit
                 if text is None:
                     raise ControlError("controls are JSON text messages, not binary data")
                 if len(text) > MAX_MESSAGE_BYTES or len(text.encode()) > MAX_MESSAGE_BYTES:
@@ -155,12 +166,41 @@ class Connection:
                 if isinstance(data, dict) and data.get("type") == "ping":
                     await self.send_text({"type": "pong"})
                     continue
+                if isinstance(data, dict) and data.get("type") == "ack":
+                    self.acknowledge(data, now, strict=True)
+                    continue
                 self.pending.append(parse_control(data))
                 self.loop.poke()
-            except ControlError as err:
-                await self.error(str(err))
+            except (ControlError, AckError) as err:
+                if getattr(err, "code", None) == RATE_LIMITED:
+                    if now - self.flood_said < 1.0:
+                        continue  # a flood gets one error a second, not one per message
+                    self.flood_said = now
+                await self.error(str(err), getattr(err, "code", None))
             except (ValueError, RecursionError):
                 await self.error("a control message must be valid JSON")
+
+    def acknowledge(self, data: Any, now: float, strict: bool = False) -> bool:
+        """Take `{"type": "ack", "frame": N}`: True when it acknowledged frames. A malformed or unknown one
+        returns False (then it is read again as a control, which counts against the rate limit: `strict`),
+        and raises AckError there, one error message a second at most (flow.py)."""
+        if not (isinstance(data, dict) and data.get("type") == "ack"):
+            return False
+        frame = data.get("frame")
+        try:
+            if set(data) != {"type", "frame"} or not isinstance(frame, int) or isinstance(frame, bool) or frame < 0:
+                raise AckError('an acknowledgement is {"type": "ack", "frame": N}, N the number of a frame received'
+                               f" (got {json.dumps(data)[:80]})")
+            self.flow.ack(frame, now)
+        except AckError:
+            if not strict:
+                return False
+            if self.flow.refused(now):
+                raise
+            return True
+        if self.live is not None and self.live.dirty and not self.live.steps_per_tick():
+            self.loop.poke()  # a change waits for the window: show it now
+        return True
 
     async def say(self, errors: list[tuple[str, str | None]], state: dict[str, Any]) -> None:
         """Errors (message, code), then the session's confirmed state: what the loop tells a client after a
@@ -172,10 +212,15 @@ class Connection:
         except GONE:
             pass
 
+    def frame_out(self, frame: bytes, now: float) -> asyncio.Task[None]:
+        """Hand a frame to the socket (its own task); the flow control counts it as in flight from now."""
+        self.flow.sent(PREFIX.unpack_from(frame)[1], now, len(frame))
+        self.frame_task = asyncio.create_task(self.send_frame(frame))
+        return self.frame_task
+
     async def send_frame(self, frame: bytes) -> None:
         try:
             async with self.send_lock, self.sending():
                 await self.ws.send_bytes(frame)
-                self.ws.app.state.room.delivered(self)  # counted for the room page (app/server/room.py)
         except GONE:
             pass

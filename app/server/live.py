@@ -16,9 +16,10 @@ from ..engine.batch import snapshot_key, snapshot_sessions, step_sessions, train
 from ..engine.config import MAX_CONTROLS_PER_SECOND, MAX_FPS, MAX_SPEED, RunConfig
 from ..engine.distill import DistillSession, DistillSettings, DistillSnapshot
 from ..engine.session import TrainingSession
-from ..protocol.frames import encode_distill, encode_snapshot
+from ..protocol.frames import FrameEncoder
 from ..protocol.messages import (
     DIVERGED,
+    RATE_LIMITED,
     ControlError,
     Distill,
     Goto,
@@ -54,13 +55,15 @@ class LiveSession:
         self.error: Exception | None = None  # set by a tick that failed on this session alone
         self.goto: int | None = None  # a `goto` in progress: the step it fast-forwards to, frames held back
         self.announce = False  # the state changed without a control (a goto arrived): send it after the frame
+        self.encoder = FrameEncoder()  # this connection's frame stream: what the page has already
 
     # ---- controls ---------------------------------------------------------------------------------
     def admit(self, now: float) -> None:
         """Rate limit: at most MAX_CONTROLS_PER_SECOND control messages in any one second."""
         self._rate_window = [t for t in self._rate_window if now - t < 1.0]
         if len(self._rate_window) >= MAX_CONTROLS_PER_SECOND:
-            raise ControlError(f"too many control messages: at most {MAX_CONTROLS_PER_SECOND} per second")
+            raise ControlError(f"too many control messages: at most {MAX_CONTROLS_PER_SECOND} per second",
+                               RATE_LIMITED)
         self._rate_window.append(now)
 
     def apply(self, ctrl: Play | Pause | Step | Set | Reset | Sweep | Distill | Goto | Inspect) -> None:
@@ -110,6 +113,7 @@ class LiveSession:
             self.session = TrainingSession(config, sweep_eps)  # built fully before it replaces the old one
         except ValueError as err:
             raise ControlError(str(err)) from None
+        self.encoder.new_run()
         self.pending_steps, self.goto = 0, None
         self._steps_log.clear()
 
@@ -140,6 +144,7 @@ class LiveSession:
             self.session = DistillSession(config, DistillSettings(**changes))  # built before it replaces the old
         except ValueError as err:
             raise ControlError(str(err)) from None
+        self.encoder.new_run()
         self.pending_steps, self.goto = 0, None
         self._steps_log.clear()
 
@@ -193,11 +198,12 @@ class LiveSession:
     def _encode(self, snap: Any) -> bytes:
         if snap.diverged:
             self.playing = False
+        rate = round(self.steps_per_second(), 1)
         if isinstance(snap, DistillSnapshot):
             self.playing = self.playing and not snap.finished  # the lab stops by itself after the students
-            return encode_distill(snap, playing=self.playing, steps_per_s=round(self.steps_per_second(), 1))
-        return encode_snapshot(snap, playing=self.playing, steps_per_s=round(self.steps_per_second(), 1),
-                               mode="sweep" if self.session.is_sweep else "twin")
+            return self.encoder.encode_distill(snap, playing=self.playing, steps_per_s=rate)
+        return self.encoder.encode(snap, playing=self.playing, steps_per_s=rate,
+                                   mode="sweep" if self.session.is_sweep else "twin")
 
     def steps_per_second(self) -> float:
         if len(self._steps_log) < 2:

@@ -7,10 +7,12 @@ the same shape train as one bank and are snapshotted as one (live.tick_sessions,
 A control on a session that is not training is shown at once, without waiting for a tick, and the
 loop never waits to fill a batch: one session alone ticks as often as a full room.
 
-Fairness: every due session takes part in every tick, so beyond capacity the ticks slow down and every
-session's frame rate falls alike. A session whose work costs more than a twin's (a sweep, a large run)
-is due less often when the loop is behind, in proportion to its cost (`Member.cost`), so it cannot
-slow the room down more than its share.
+Training never waits for the network: a playing session trains on every tick it is due, whether or
+not its page can take a frame; a frame is built only when its flow control (flow.py) lets one go, and
+then from the newest state. Fairness: every due session takes part in every tick, so beyond capacity
+the ticks slow down and every session's frame rate falls alike. A session whose work costs more than a
+twin's (a sweep, a large run) is due less often when the loop is behind, in proportion to its cost
+(`Member.cost`), so it cannot slow the room down more than its share.
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ from .live import Job, LiveSession, tick_sessions
 if TYPE_CHECKING:
     from .connection import Connection
 
-STALLED_AFTER = 1.0  # seconds a frame may take to leave before training waits for the client to read
 RETRY_SOON = 0.002  # seconds: a frame that is still leaving is looked at again this soon
 IDLE, RETRY, TICK = "idle", "retry", "tick"
 
@@ -173,6 +174,7 @@ class ComputeLoop:
         now = loop.time()
         jobs: list[tuple[Member, Job]] = []
         retry = training = False
+        waiting = False  # a change waits for its page's window to open (an acknowledgement pokes the loop)
         for m in members:
             live, conn = m.live, m.conn
             assert live is not None
@@ -182,16 +184,14 @@ class ComputeLoop:
                 training = True
                 if not at_tick or not self._due(m, live):
                     continue
-                if not frame_free:
-                    waited = now - conn.frame_at
-                    if waited > STALLED_AFTER or waited < 1.0 / live.fps:
-                        continue  # a stalled reader gets no training; a slow one gets its frame out first
-                jobs.append((m, Job(live, frame_free, True)))
+                jobs.append((m, Job(live, frame_free and conn.flow.may_send(now), True)))
             elif live.dirty:
-                if frame_free:
+                if not frame_free:
+                    retry = True  # the last frame is still leaving
+                elif conn.flow.may_send(now):
                     jobs.append((m, Job(live, True, False)))  # nothing trains: show the change now
                 else:
-                    retry = True
+                    waiting = True
         if jobs:
             diverged_before = [m.live.session.diverged if m.live else None for m, _ in jobs]
             groups: list[int] = []
@@ -202,7 +202,7 @@ class ComputeLoop:
                 if m.conn not in self.members:
                     continue  # it left during the tick: its results go nowhere
                 self.deliver(m, job.live, frame, was, sent_at)
-        return RETRY if retry else TICK if training else IDLE
+        return RETRY if retry else TICK if training or waiting else IDLE
 
     def _due(self, m: Member, live: LiveSession) -> bool:
         """A session at fps f is due on f of every FPS_CAP ticks; a costly one, when the loop is behind,
@@ -231,8 +231,7 @@ class ComputeLoop:
                              live.state()))
             return
         if frame is not None:
-            conn.frame_task = asyncio.create_task(conn.send_frame(frame))
-            conn.frame_at = now
+            conn.frame_out(frame, now)
         diverged = live.session.diverged
         if diverged and not was_diverged:
             live.announce = False

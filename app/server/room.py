@@ -1,11 +1,13 @@
 """The room, as the workshop host's page /host and GET /api/room show it, gathered from every worker.
 
-Each worker counts what its own sessions get: a frame delivered, an error sent, a connection refused
-(hooks in connection.py, each one dictionary update or deque append on the worker's event loop, where
-every hook runs, so no lock). Once a second `Room.sample` turns those counts into rates over the last
-few seconds (per session: frames delivered and training steps per second; per worker: CPU) and writes
-them, a few hundred bytes of JSON, to `w-<pid>-<id>.json` beside the session registry's files
-(capacity.py). `Room.report` adds up the files of the live workers. docs/architecture.md, "The room".
+Each worker counts what its own sessions get: frames received (acknowledged by the page; sent, for a
+client that does not acknowledge), bytes sent and the acknowledgements' round trips (each connection's
+flow control, flow.py), an error sent, a connection refused (hooks in connection.py, each one deque
+append on the worker's event loop, where every hook runs, so no lock). Once a second `Room.sample` turns
+those counts into rates over the last few seconds (per session: frames received, bytes sent and training
+steps per second; per worker: CPU) and writes them, a few hundred bytes of JSON, to `w-<pid>-<id>.json`
+beside the session registry's files (capacity.py). `Room.report` adds up the files of the live workers.
+docs/architecture.md, "The room".
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ BUSY = 75.0  # ... and it is the machine's doing when its CPUs are this busy (%)
 MAX_EVENTS = 10_000  # errors and refusals remembered per worker, at most (a minute of a storm)
 REFUSALS = ("full", "code", "origin")
 log = logging.getLogger(__name__)
+Seen = tuple[int, int, bool, int, int]  # a connection in a sample: frames received, step, playing, fps asked, bytes
 
 
 def _median(values: list[float]) -> float | None:
@@ -45,18 +48,14 @@ class Room:
     def __init__(self, directory: str, connections: set[Any]) -> None:
         self.directory, self.connections = directory, connections
         self.file = os.path.join(directory, f"w-{os.getpid()}-{uuid.uuid4().hex[:8]}.json")
-        self.frames: dict[Any, int] = {}  # connection → frames delivered since it opened
         self.errors: deque[float] = deque(maxlen=MAX_EVENTS)  # when an error message went to a client
         self.refusals: deque[tuple[float, str]] = deque(maxlen=MAX_EVENTS)
         # (time, CPU seconds of this process, the machine's (busy, all) CPU ticks,
-        #  {connection: (frames, steps, playing, fps asked)})
-        self.samples: deque[tuple[float, float, tuple[int, int], dict[Any, tuple[int, int, bool, int]]]] = deque()
+        #  {connection: (frames received, steps, playing, fps asked, bytes sent)})
+        self.samples: deque[tuple[float, float, tuple[int, int], dict[Any, Seen]]] = deque()
         self.latest: dict[str, Any] = {}
 
     # ---- hooks (connection.py): as cheap as they can be -------------------------------------------------
-    def delivered(self, conn: Any) -> None:
-        self.frames[conn] = self.frames.get(conn, 0) + 1
-
     def error_sent(self) -> None:
         self.errors.append(time.monotonic())
 
@@ -70,16 +69,19 @@ class Room:
         now = time.monotonic()
         cpu = sum(os.times()[:2])
         machine = machine_ticks()
-        seen: dict[Any, tuple[int, int, bool, int]] = {}
+        seen: dict[Any, Seen] = {}
+        rtts = []
         for conn in list(self.connections):
             live: Any = getattr(conn, "live", None)
+            flow = getattr(conn, "flow", None)
             try:
-                seen[conn] = (self.frames.get(conn, 0), int(live.session.step_count), bool(live.playing),
-                              int(live.fps))
+                received = flow.acked_frames if flow.acked_frames else flow.sent_frames  # a script may not ack
+                seen[conn] = (received, int(live.session.step_count), bool(live.playing), int(live.fps),
+                              flow.sent_bytes)
             except (AttributeError, TypeError, ValueError):
                 continue  # a session still being built (or of a kind without these): counted, no rates
-        for gone in [c for c in self.frames if c not in self.connections]:
-            del self.frames[gone]
+            if flow is not None and flow.rtts:
+                rtts.append(statistics.median(flow.rtts) * 1e3)
         if not self.samples or now - self.samples[-1][0] >= SAMPLE_EVERY / 2:
             self.samples.append((now, cpu, machine, seen))  # a /api/room request in between adds none
         while len(self.samples) > 1 and now - self.samples[0][0] > WINDOW + SAMPLE_EVERY / 2:
@@ -87,12 +89,15 @@ class Room:
         then, cpu_then, machine_then, before = self.samples[0]
         busy, ticks = machine[0] - machine_then[0], machine[1] - machine_then[1]
         span = now - then
-        fps, asked, steps = [], [], []
+        fps, asked, steps, sent = [], [], [], 0.0
         if span >= SAMPLE_EVERY / 2:
-            for conn, (frames, step, playing, want) in seen.items():
+            for conn, (frames, step, playing, want, sent_bytes) in seen.items():
                 old = before.get(conn)
-                if old is None or not (playing and old[2]):
-                    continue  # new within the window, or paused at either end: no rate to speak of
+                if old is None:
+                    continue  # new within the window: no rate to speak of
+                sent += sent_bytes - old[4]
+                if not (playing and old[2]):
+                    continue  # paused at either end
                 fps.append(round((frames - old[0]) / span, 1))
                 asked.append(want)
                 steps.append(round(max(step - old[1], 0) / span, 1))  # a reset starts the count again
@@ -110,6 +115,8 @@ class Room:
             "cpu_percent": round(100 * (cpu - cpu_then) / span, 1) if span > 0 else None,
             "machine_busy_percent": round(100 * busy / ticks, 1) if ticks > 0 else None,
             "fps": fps, "fps_asked": asked, "steps_per_s": steps,
+            "send_mbps": round(sent * 8 / span / 1e6, 3) if span >= SAMPLE_EVERY / 2 else 0.0,
+            "rtt_ms": [round(r, 1) for r in rtts],
             "errors": len(self.errors), "refused": refused,
         }
         return self.latest
@@ -156,6 +163,8 @@ class Room:
         refused = {reason: sum(int(w["refused"].get(reason, 0)) for w in workers) for reason in REFUSALS}
         loads = [float(w[key]) for w in workers for key in ("cpu_percent", "machine_busy_percent")
                  if w.get(key) is not None]
+        rtt = sorted(r for w in workers for r in w.get("rtt_ms", []))
+        send_mbps = round(sum(float(w.get("send_mbps", 0.0)) for w in workers), 2)
         return {
             "sessions": sessions,
             "max_sessions": settings.max_sessions,
@@ -168,6 +177,10 @@ class Room:
             "fps_median": _median(fps),
             "fps_asked_median": _median([float(a) for a in asked]),
             "steps_per_s_median": _median([s for w in workers for s in w["steps_per_s"]]),
+            "send_mbps": send_mbps,  # what the server sends the room, all workers (Mbit/s)
+            "room_mbps": settings.room_mbps or None,  # the room's budget (ROOM_MBPS), None: no cap
+            "ack_rtt_ms_median": _median(rtt),  # frame handed to the socket → its acknowledgement, per attendee
+            "ack_rtt_ms_max": rtt[-1] if rtt else None,
             "errors_last_minute": sum(int(w["errors"]) for w in workers),
             "refused_last_minute": sum(refused.values()),
             "refused_by_reason": refused,
@@ -175,24 +188,29 @@ class Room:
             "attendee_urls": attendee_urls,
             "notes": notes,
             "machine_busy_percent": workers[0].get("machine_busy_percent"),
-            "warning": falling_warning(fps, asked, settings.fps_cap, max(loads, default=0.0)),
+            "warning": falling_warning(fps, asked, settings.fps_cap, max(loads, default=0.0),
+                                       _median(rtt), send_mbps, settings.room_mbps),
         }
 
 
-def falling_warning(fps: Iterable[float], asked: Iterable[int], fps_cap: int, load: float) -> str | None:
-    """The warning line when the playing sessions' median gets less than FALLING of the fps they ask for.
-
-    `load`: how busy the machine's CPUs or the busiest worker are (%). Below BUSY the machine has room to
-    spare and the frames are lost elsewhere (slow browsers, a slow network), which the line says instead.
-    """
+def falling_warning(fps: Iterable[float], asked: Iterable[int], fps_cap: int, load: float,
+                    rtt_ms: float | None = None, send_mbps: float = 0.0, room_mbps: float = 0.0) -> str | None:
+    """The warning line when the playing sessions' median gets less than FALLING of the fps they ask for, and
+    which limit the room hits: the CPUs (`load`, the machine's or the busiest worker's %, at BUSY or more),
+    the room's budget (the server sends ROOM_MBPS already), or else the network (or the browsers)."""
     got, want = list(fps), list(asked)
     if not got or statistics.median(got) >= FALLING * statistics.median(want):
         return None
-    if load < BUSY:
-        return "attendees get fewer frames than they ask while the CPUs have room: slow browsers or network?"
-    if fps_cap > 10:
-        return "frame rates are falling: set FPS_CAP=10 or add a machine"
-    return "frame rates are falling: lower MAX_SESSIONS or add a machine"
+    if load >= BUSY:
+        if fps_cap > 10:
+            return "the CPUs are the limit: frame rates are falling; set FPS_CAP=10 or add a machine"
+        return "the CPUs are the limit: frame rates are falling; lower MAX_SESSIONS or add a machine"
+    if room_mbps and send_mbps >= 0.9 * room_mbps:
+        return (f"the room's budget is the limit: the server sends {send_mbps:g} of ROOM_MBPS={room_mbps:g} Mbit/s; "
+                "raise it if the network has more")
+    wait = f" (frames take {rtt_ms:.0f} ms to be acknowledged)" if rtt_ms is not None else ""
+    return (f"the network is the limit: attendees receive fewer frames than they ask while the CPUs have room{wait}; "
+            "set FPS_CAP=10, or ROOM_MBPS a little under the WiFi's rate")
 
 
 def machine_ticks() -> tuple[int, int]:

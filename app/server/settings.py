@@ -7,6 +7,7 @@ and flags given on the command line (`python -m app serve --port ...`) are check
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +46,9 @@ class Settings:
     # 1: the compute loop trains the sessions whose models have the same shape as one bank; 0: each alone
     # (today's cost, through the same code: the A/B switch for bench.load --compare)
     batch_sessions: int = field(default=1, metadata=_env("BATCH_SESSIONS", 0, 1))
+    # the room's network budget in Mbit/s for all the frames the server sends, shared evenly by the attendees;
+    # 0 (unset): no cap, each page's acknowledgements pace its frames (docs/protocol.md, flow control)
+    room_mbps: float = field(default=0.0, metadata=_env("ROOM_MBPS", 0, 100_000))
     torch_threads: int = 1  # tiny models are overhead-bound: one thread per worker
     warm_up: bool = False  # the real server trains a throwaway session at start, so the first visitor waits less
 
@@ -91,7 +95,12 @@ def _parse(name: str, raw: str, default: Any) -> Any:
     if isinstance(default, str):
         return raw if name in CODES else raw.strip()
     try:
-        value = int(raw.strip())
+        if isinstance(default, float):
+            value = float(raw.strip())
+            if not math.isfinite(value):
+                raise ValueError
+            return value
+        return int(raw.strip())
     except ValueError:
-        raise ValueError(f"{name} must be a whole number, got {raw.strip()!r}") from None
-    return float(value) if isinstance(default, float) else value
+        kind = "a number" if isinstance(default, float) else "a whole number"
+        raise ValueError(f"{name} must be {kind}, got {raw.strip()!r}") from None

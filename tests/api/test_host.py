@@ -16,6 +16,7 @@ import zxingcpp
 from starlette.testclient import TestClient
 
 from app.protocol.client import ExplorerClient
+from app.server.flow import FlowControl
 from app.server.room import Room, falling_warning, machine_ticks
 from app.server.settings import Settings
 from tests.support.inprocess import ThreadServer
@@ -187,45 +188,62 @@ def test_room_counts_errors_and_refused_connections_by_reason(room_client: Any, 
 
 
 def _session(frames: int, step: int, playing: bool = True, fps: int = 30) -> Any:
-    """A stand-in for a Connection: what Room.sample reads of it."""
+    """A stand-in for a Connection: what Room.sample reads of it (its live session and its flow control)."""
     conn = type("Conn", (), {})()
     conn.live = type("Live", (), {})()
     conn.live.session = type("Session", (), {"step_count": step})()
     conn.live.playing, conn.live.fps = playing, fps
-    conn.frames_at_start = frames
+    conn.flow = FlowControl()
+    _deliver(conn, frames)
     return conn
 
 
+def _deliver(conn: Any, frames: int, size: int = 3_000, rtt: float = 0.01, ack: bool = True) -> None:
+    """`frames` frames of `size` bytes sent to conn and, with `ack`, acknowledged `rtt` seconds later."""
+    for _ in range(frames):
+        number = conn.flow.last_sent + 1
+        conn.flow.sent(number, 0.0, size)
+        if ack:
+            conn.flow.ack(number, rtt)
+
+
 def test_room_rates_come_from_the_counts_over_the_window(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Two samples 2 s apart: 40 frames and 180 steps in between are 20 frames/s and 90 steps/s; a paused
-    session and one that opened in between have no rate; a reset (fewer steps) counts from zero."""
+    """Two samples 2 s apart: 40 frames received and 180 steps in between are 20 frames/s and 90 steps/s; a paused
+    session and one that opened in between have no rate; a reset (fewer steps) counts from zero; a script that
+    never acknowledges counts the frames sent. The bytes sent and the acknowledgements' round trips add up."""
     clock = [100.0]
     monkeypatch.setattr("app.server.room.time.monotonic", lambda: clock[0])
     a, b, paused, reset = _session(0, 0), _session(0, 500), _session(0, 10, playing=False), _session(0, 900)
-    conns: set[Any] = {a, b, paused, reset}
+    script = _session(0, 0)
+    conns: set[Any] = {a, b, paused, reset, script}
     room = Room(str(tmp_path), conns)
     room.sample()
     clock[0] += 2.0
-    for _ in range(40):
-        room.delivered(a)
-    for _ in range(30):
-        room.delivered(b)
+    _deliver(a, 40)
+    _deliver(b, 30, rtt=0.03)
+    _deliver(script, 2, ack=False)
     a.live.session.step_count, b.live.session.step_count, reset.live.session.step_count = 180, 560, 20
     late = _session(0, 0)
     conns.add(late)
     room.refused("full")
     room.error_sent()
     stats = room.sample()
-    assert stats["sessions"] == 5
-    assert sorted(stats["fps"]) == [0.0, 15.0, 20.0]  # a, b and the reset one (which delivered nothing)
-    assert sorted(stats["steps_per_s"]) == [0.0, 30.0, 90.0]
+    assert stats["sessions"] == 6
+    assert sorted(stats["fps"]) == [0.0, 1.0, 15.0, 20.0]  # script, b, a and the reset one (which got nothing)
+    assert sorted(stats["steps_per_s"]) == [0.0, 0.0, 30.0, 90.0]
+    assert stats["send_mbps"] == pytest.approx(72 * 3_000 * 8 / 2 / 1e6)
+    assert sorted(stats["rtt_ms"]) == [10.0, 30.0]
     assert stats["refused"] == {"full": 1, "code": 0, "origin": 0} and stats["errors"] == 1
     clock[0] += 61.0
     later = room.sample()
     assert later["errors"] == 0 and later["refused"]["full"] == 0  # a minute later they are out of the count
     conns.discard(a)
+    clock[0] += 1.0
     room.sample()
-    assert a not in room.frames  # a closed session is forgotten
+    assert a not in room.samples[-1][3]  # a closed session is not sampled
+    clock[0] += 5.0
+    room.sample()
+    assert all(a not in seen for *_, seen in room.samples)  # and forgotten once out of the window
 
 
 def test_the_warning_appears_when_the_median_session_gets_less_than_it_asks() -> None:
@@ -234,12 +252,16 @@ def test_the_warning_appears_when_the_median_session_gets_less_than_it_asks() ->
     assert falling_warning([29.5, 30, 28], [30, 30, 30], 30, busy) is None
     assert falling_warning([30, 30, 6], [30, 30, 30], 30, busy) is None  # one slow laptop is not the room
     assert falling_warning([20, 21, 22], [30, 30, 30], 30, busy) == \
-        "frame rates are falling: set FPS_CAP=10 or add a machine"
+        "the CPUs are the limit: frame rates are falling; set FPS_CAP=10 or add a machine"
     assert falling_warning([9.5, 9.8], [10, 10], 10, busy) is None
-    assert falling_warning([5, 6], [10, 10], 10, busy) == "frame rates are falling: lower MAX_SESSIONS or add a machine"
+    assert falling_warning([5, 6], [10, 10], 10, busy) == \
+        "the CPUs are the limit: frame rates are falling; lower MAX_SESSIONS or add a machine"
     assert falling_warning([5, 6], [5, 6], 30, busy) is None  # attendees who asked for fewer frames get them
-    # frames lost while the CPUs have room: not the machine's doing, and the line says so
-    assert "slow browsers or network" in str(falling_warning([20, 21, 22], [30, 30, 30], 30, idle))
+    # frames lost while the CPUs have room: the network's doing (or the browsers'), and the line says so
+    network = str(falling_warning([20, 21, 22], [30, 30, 30], 30, idle, rtt_ms=420.0))
+    assert network.startswith("the network is the limit") and "420 ms" in network
+    budget = str(falling_warning([8, 9], [30, 30], 30, idle, rtt_ms=40.0, send_mbps=19.5, room_mbps=20.0))
+    assert budget.startswith("the room's budget is the limit") and "ROOM_MBPS=20" in budget
 
 
 def test_the_machines_cpu_is_read_from_proc_stat() -> None:

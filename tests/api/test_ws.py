@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from app import __version__
+from app.protocol.frames import VERSION
 from app.protocol.messages import RunConfig
 
 pytestmark = pytest.mark.timeout(120)
@@ -28,7 +29,7 @@ def test_hello_describes_the_session(connect: Connect) -> None:
         assert hello["config"] == RunConfig(device="cpu").as_dict()
         assert hello["device"] == "cpu" and hello["version"] == __version__
         first = s.next_frame()  # the initial state is shown at once, before any training
-        assert first["step"] == 0 and first["v"] == 1
+        assert first["step"] == 0 and first["v"] == VERSION
         assert set(first["runs"]) == {"baseline", "smoothed"}
         assert first["runs"]["smoothed"]["points"].shape == (300, 2)
         assert first["runs"]["baseline"]["templates"].shape == (3, 2)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from app.protocol.frames import FrameDecoder
+
 WAIT_S = 15.0
 
 
@@ -36,3 +38,29 @@ def wait_drawn(page: Any, step: int | None = None, plotly: bool = False, timeout
           }
         }
         return true; }""", [step, plotly], timeout)
+
+
+class FrameLog:
+    """Every binary frame the page receives, decoded in order per socket as the page decodes it (the server's
+    FrameDecoder, app/protocol/frames.py: header fields, and per run its points and templates as float arrays)."""
+
+    def __init__(self, page: Any) -> None:
+        self.frames: list[dict[str, Any]] = []
+        page.on("websocket", self._watch)
+
+    def _watch(self, ws: Any) -> None:
+        decoder = FrameDecoder()  # one stream per socket
+        ws.on("framereceived", lambda payload: self._add(decoder, payload))
+
+    def _add(self, decoder: FrameDecoder, payload: str | bytes) -> None:
+        if isinstance(payload, bytes):
+            self.frames.append(decoder.decode(payload))
+
+    def last(self) -> dict[str, Any]:
+        return self.frames[-1]
+
+    def at(self, step: int) -> dict[str, Any]:
+        """The last frame received of `step`."""
+        matching = [f for f in self.frames if f["step"] == step]
+        assert matching, f"no frame of step {step} received (steps {[f['step'] for f in self.frames]})"
+        return matching[-1]

@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.axe import violations
-
 from tests.e2e.pages import wait_for
+from tests.support.axe import violations
 
 pytestmark = pytest.mark.e2e
 # every page on a desktop; the pages people open on a phone or a projector there too
@@ -21,7 +20,8 @@ CASES = [(path, "desktop") for path in ("/", "/?scenario=noisy", "/sweep", "/cal
     ("/?present=1", "projector"), ("/host?present=1", "projector")]
 SCREENS = {
     "desktop": {"viewport": {"width": 1600, "height": 1000}},
-    "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True},
+    "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
+              "has_touch": True},
     "projector": {"viewport": {"width": 1920, "height": 1080}},
 }
 

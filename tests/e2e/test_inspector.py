@@ -9,50 +9,18 @@ is checked on the numbers the card shows. No wall-clock asserts: waits poll for 
 
 from __future__ import annotations
 
-import json
-import struct
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.e2e.conftest import Watched
-from tests.e2e.pages import wait_drawn, wait_for
+from tests.e2e.pages import FrameLog, wait_drawn, wait_for
 
 pytestmark = pytest.mark.e2e
 
 RUNS = ("baseline", "smoothed")
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
-
-
-class Frames:
-    """Every binary frame the page receives: header and, per run, its points (float lists)."""
-
-    def __init__(self, page: Any) -> None:
-        self.frames: list[dict[str, Any]] = []
-        page.on("websocket", lambda ws: ws.on("framereceived", self._add))
-
-    def _add(self, payload: str | bytes) -> None:
-        if not isinstance(payload, bytes):
-            return
-        (length,) = struct.unpack_from("<I", payload, 0)
-        header = json.loads(payload[4:4 + length])
-        lead = 4 + length
-        start = lead + (8 - lead % 8) % 8
-        points = {}
-        for spec in header["arrays"]:
-            name = spec["name"]
-            if name.endswith(".points"):
-                count = spec["shape"][0] * spec["shape"][1]
-                run = header["runs"][int(name.split(".")[0])]["name"]
-                points[run] = struct.unpack_from(f"<{count}f", payload, start + spec["offset"])
-        self.frames.append({"header": header, "points": points})
-
-    def at(self, step: int) -> dict[str, Any]:
-        """The last frame received of `step`."""
-        matching = [f for f in self.frames if f["header"]["step"] == step]
-        assert matching, f"no frame of step {step} received (steps {[f['header']['step'] for f in self.frames]})"
-        return matching[-1]
 
 
 def open_page(w: Watched, query: str) -> Any:
@@ -116,7 +84,7 @@ def test_click_a_point_shows_its_numbers_and_rings_it_in_both_panels(watched: Wa
     distances and norms as the frame's inspect header has them; z_k = ½(‖w̃_k‖² + ‖x̃‖² − ‖x̃ − w̃_k‖²) holds in
     the numbers shown; the smoothed panel rings the same point; it follows the point as training goes on;
     Escape closes it."""
-    frames = Frames(watched.page)
+    frames = FrameLog(watched.page)
     page = open_page(watched, "?seed=3&play=0")
     take_steps(page, 3)
     target = page.evaluate(LONELY_POINT, "panel-baseline")
@@ -131,7 +99,7 @@ def test_click_a_point_shows_its_numbers_and_rings_it_in_both_panels(watched: Wa
     wait_for(page, "() => document.querySelector('[data-testid=inspect-baseline-z-0]')")
     shown = card_numbers(page, "baseline")
     assert shown["index"] == target["index"]
-    info = frames.at(shown["step"])["header"]["inspect"]
+    info = frames.at(shown["step"])["inspect"]
     assert info["index"] == target["index"]
     for run in RUNS:
         nums = card_numbers(page, run)
@@ -157,7 +125,7 @@ def test_click_a_point_shows_its_numbers_and_rings_it_in_both_panels(watched: Wa
     page.get_by_test_id("step-ten").click()
     wait_for(page, "() => document.getElementById('inspector').dataset.step === '40'")
     later = card_numbers(page, "smoothed")
-    assert later["rows"][0]["z"] == pytest.approx(frames.at(40)["header"]["inspect"]["runs"]["smoothed"]["logits"][0],
+    assert later["rows"][0]["z"] == pytest.approx(frames.at(40)["inspect"]["runs"]["smoothed"]["logits"][0],
                                                   abs=6e-4)
     page.keyboard.press("Escape")
     card.wait_for(state="hidden")
@@ -170,7 +138,7 @@ def test_click_a_point_shows_its_numbers_and_rings_it_in_both_panels(watched: Wa
 def test_scrub_to_an_early_step_shows_that_frame(watched: Watched) -> None:
     """The timeline shows an earlier frame in the panels (its step, its drawn positions) while the run stays
     at its newest step; ← goes further back while paused; live returns to the newest frame."""
-    frames = Frames(watched.page)
+    frames = FrameLog(watched.page)
     page = open_page(watched, "?seed=4&play=0")
     take_steps(page, 4)
     timeline = page.get_by_test_id("timeline")
@@ -183,10 +151,10 @@ def test_scrub_to_an_early_step_shows_that_frame(watched: Watched) -> None:
     assert page.get_by_test_id("status-step").text_content() == "40", "the run itself stays where it is"
     for run in RUNS:
         drawn = snapshot(page, run)["drawn"]
-        sent = frames.at(10)["points"][run]
+        sent = frames.at(10)["runs"][run]["points"].ravel().tolist()
         assert drawn["x"] == pytest.approx(list(sent[0::2]), abs=1e-5)
         assert drawn["y"] == pytest.approx(list(sent[1::2]), abs=1e-5)
-        assert drawn["x"] != pytest.approx(list(frames.at(40)["points"][run][0::2]), abs=1e-5)
+        assert drawn["x"] != pytest.approx(frames.at(40)["runs"][run]["points"][:, 0].tolist(), abs=1e-5)
     page.locator("body").click(position={"x": 5, "y": 5})
     page.keyboard.press("ArrowLeft")
     wait_drawn(page, 0)

@@ -12,8 +12,6 @@ other, never with a time.
 from __future__ import annotations
 
 import base64
-import json
-import struct
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import VIEWPORT, Watched
-from tests.e2e.pages import wait_drawn, wait_for
+from tests.e2e.pages import FrameLog, wait_drawn, wait_for
 from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.e2e
@@ -53,40 +51,6 @@ def take_steps(page: Any, n: int) -> None:
         page.get_by_test_id("step-ten").click()
     for _ in range(n % 10):
         page.get_by_test_id("step-once").click()
-
-
-def decode_frame(payload: bytes) -> dict[str, Any]:
-    """A binary frame (docs/protocol.md): header, then per run its points and templates as float lists."""
-    (length,) = struct.unpack_from("<I", payload, 0)
-    header = json.loads(payload[4:4 + length])
-    lead = 4 + length
-    start = lead + (8 - lead % 8) % 8
-    arrays: dict[str, tuple[float, ...]] = {}
-    for spec in header["arrays"]:
-        count = 1
-        for d in spec["shape"]:
-            count *= d
-        if spec["dtype"] == "f4":
-            arrays[spec["name"]] = struct.unpack_from(f"<{count}f", payload, start + spec["offset"])
-    runs = {}
-    for i, run in enumerate(header["runs"]):
-        runs[run["name"]] = {"points": arrays[f"{i}.points"], "templates": arrays[f"{i}.templates"]}
-    return {"step": header["step"], "playing": header["playing"], "runs": runs}
-
-
-class FrameLog:
-    """Every binary frame the page receives on its WebSockets, in order (decoded on demand)."""
-
-    def __init__(self, page: Any) -> None:
-        self.frames: list[bytes] = []
-        page.on("websocket", lambda ws: ws.on("framereceived", self._add))
-
-    def _add(self, payload: str | bytes) -> None:
-        if isinstance(payload, bytes):
-            self.frames.append(payload)
-
-    def last(self) -> dict[str, Any]:
-        return decode_frame(self.frames[-1])
 
 
 ALIGNMENT = """async id => {
@@ -164,10 +128,11 @@ def test_paused_run_shows_exactly_the_servers_last_frame(watched: Watched) -> No
         s = snapshot(page, run)
         frame = last["runs"][run]
         xy = [v for pair in zip(s["drawn"]["x"], s["drawn"]["y"], strict=True) for v in pair]
-        assert len(xy) == len(frame["points"])
-        assert max(abs(a - b) for a, b in zip(xy, frame["points"], strict=True)) == 0, f"{run}: points as sent"
+        sent = frame["points"].ravel().tolist()
+        assert len(xy) == len(sent)
+        assert max(abs(a - b) for a, b in zip(xy, sent, strict=True)) == 0, f"{run}: points as sent"
         templates = [v for pair in zip(s["drawn"]["tx"], s["drawn"]["ty"], strict=True) for v in pair]
-        assert templates == list(frame["templates"]), f"{run}: templates as sent"
+        assert templates == frame["templates"].ravel().tolist(), f"{run}: templates as sent"
     assert watched.errors == []
 
 

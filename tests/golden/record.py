@@ -1,7 +1,11 @@
 """Records the golden frames: one scripted live session (twin, ε and lr changes, label noise, a paused
-step, a sweep, digits), every frame's header and arrays. `python -m tests.golden.record` rewrites
-frames.npz; test_golden.py replays the same script and compares (issue: the layered restructure must
-not change a single frame).
+step, a sweep, digits), every frame's header and arrays, as a page sees them once decoded. `python -m
+tests.golden.record` rewrites frames.npz; test_golden.py replays the same script and compares (issue: the
+layered restructure must not change a single frame).
+
+frames.npz was recorded with the first frame format (every array whole, positions as float32, the first 90
+points' probabilities); the stream format sends positions on a grid and the probabilities only for an
+inspected point, so test_golden.py compares positions to within the grid's half step and leaves PROBS out.
 """
 
 from __future__ import annotations
@@ -14,13 +18,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from app.protocol.frames import decode
+from app.protocol.frames import FrameDecoder
 from app.protocol.messages import RunConfig, parse_control
 from app.server.live import LiveSession
 
 FIXTURE = Path(__file__).with_name("frames.npz")
-# Header keys that depend on the wall clock, not on the seed and the controls.
-CLOCK_KEYS = ("steps_per_s",)
 
 # (control or None, frames to take after it): None ticks with training as the session plays.
 SCRIPT: list[tuple[dict[str, Any] | None, int]] = [
@@ -41,6 +43,7 @@ def frames() -> Iterator[tuple[dict[str, Any], dict[str, np.ndarray]]]:
     """Replays SCRIPT on a fresh LiveSession (CPU, one thread); yields each decoded frame."""
     torch.set_num_threads(1)
     live = LiveSession(RunConfig(device="cpu"))
+    decoder = FrameDecoder()
     for control, count in SCRIPT:
         if control is not None:
             live.apply(parse_control(control))
@@ -48,10 +51,27 @@ def frames() -> Iterator[tuple[dict[str, Any], dict[str, np.ndarray]]]:
             message = live.tick(want_frame=True)
             if message is None:
                 continue
-            header, arrays = decode(message)
-            for key in CLOCK_KEYS:
-                header.pop(key, None)
-            yield header, arrays
+            yield canonical(decoder.decode(message))
+
+
+def canonical(frame: dict[str, Any]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """A decoded frame as recorded: the header's fields (runs in bank order with their metrics and bins) and every
+    array by its first-format name ("labels", "0.points", ...); the wall clock's fields left out."""
+    header = {key: frame[key] for key in ("step", "diverged", "playing", "mode", "extent") if key in frame}
+    arrays = {name: arr for name, arr in frame["arrays"].items() if name != "inputs" or "extent" in frame}
+    runs = []
+    for i, (name, run) in enumerate(frame["runs"].items()):
+        metrics = {k: v for k, v in run.items() if not isinstance(v, np.ndarray | dict) and k not in NOT_METRICS}
+        entry = {"name": name, "eps": run["eps"], "metrics": metrics, "reliability": run["reliability"]}
+        if "reliability_ts" in run:
+            entry["reliability_ts"] = run["reliability_ts"]
+        runs.append(entry)
+        arrays.update({f"{i}.{k}": v for k, v in run.items() if isinstance(v, np.ndarray)})
+    header["runs"] = runs
+    return header, arrays
+
+
+NOT_METRICS = ("reliability", "reliability_ts", "scale")  # a decoded run's scalar keys that are not metrics
 
 
 def record() -> None:

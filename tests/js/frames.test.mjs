@@ -1,80 +1,96 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { buildFrame, page } from "./helpers.mjs";
+import { ROOT, buildFrame, page, readJson } from "./helpers.mjs";
 
-const { decodeFrame, frameView } = await page("lib/frames.js");
+const { FrameDecoder, decodeFrame, frameNumber, unpackClasses, unpackNibbles } = await page("lib/frames.js");
 
-const metrics = (eps) => ({ eps, steps: 40, train_loss: 0.5 });
-const HEADER = {
-  v: 1, type: "frame", step: 42, diverged: null, playing: true, steps_per_s: 90, mode: "twin", extent: [-1, 1, -2, 2],
-  runs: [
-    { name: "baseline", eps: 0, metrics: metrics(0), reliability: { count: [1], confidence: [0.9], accuracy: [1] }, reliability_ts: { count: [1] } },
-    { name: "smoothed", eps: 0.2, metrics: metrics(0.2), reliability: { count: [2], confidence: [0.8], accuracy: [0.5] } },
-  ],
-};
-const ARRAYS = [
-  { name: "labels", dtype: "u1", shape: [3], values: [0, 1, 2] }, // 3 bytes: the next array starts 4-aligned
-  { name: "true_labels", dtype: "u1", shape: [3], values: [0, 1, 1] },
-  { name: "flipped", dtype: "u1", shape: [3], values: [0, 0, 1] },
-  { name: "inputs", dtype: "f4", shape: [3, 2], values: [0.5, -0.5, 1.25, 2, -3, 4] },
-  { name: "0.points", dtype: "f4", shape: [3, 2], values: [1, 2, 3, 4, 5, 6] },
-  { name: "0.pred", dtype: "u1", shape: [3], values: [0, 1, 1] },
-  { name: "1.points", dtype: "f4", shape: [3, 2], values: [-1, -2, -3, -4, -5, -6] },
-  { name: "1.confidence", dtype: "u1", shape: [3], values: [255, 128, 0] },
-];
+/** The stream the server recorded (tests/support/frame_stream.py): its frames, each an ArrayBuffer of its own. */
+function recordedStream() {
+  const data = readFileSync(new URL("tests/cases/frame_stream/stream.bin", ROOT));
+  const out = [];
+  for (let at = 0; at < data.length;) {
+    const n = data.readUInt32LE(at);
+    out.push(data.buffer.slice(data.byteOffset + at + 4, data.byteOffset + at + 4 + n));
+    at += 4 + n;
+  }
+  return out;
+}
 
-test("the data section starts at a multiple of 8 after the header", () => {
+test("the page decodes the server's recorded stream exactly as the server's decoder does", () => {
+  const expected = readJson("tests/cases/frame_stream/decoded.json");
+  const stream = recordedStream();
+  assert.equal(stream.length, expected.length);
+  const decoder = new FrameDecoder();
+  stream.forEach((buffer, i) => {
+    const frame = decoder.decode(buffer);
+    const want = expected[i];
+    const where = `frame ${i}`;
+    assert.equal(frame.seq, want.seq, where);
+    assert.equal(frameNumber(buffer), want.seq, where);
+    assert.equal(frame.header.run, want.run, where);
+    assert.equal(frame.step, want.step, where);
+    assert.equal(frame.eps, want.eps, where);
+    assert.deepEqual(frame.measured, want.measured, where);
+    assert.deepEqual(Array.from(frame.labels), want.arrays.labels, where);
+    assert.deepEqual(Array.from(frame.flipped), want.arrays.flipped, where);
+    assert.deepEqual(frame.inputs ? Array.from(frame.inputs) : null, want.arrays.inputs ? want.arrays.inputs.flat() : null, where);
+    assert.deepEqual(Object.keys(frame.runs), Object.keys(want.runs), where);
+    for (const [name, run] of Object.entries(want.runs)) {
+      const got = frame.runs[name];
+      assert.deepEqual(Array.from(got.points), run.points.flat(), `${where} ${name} points`); // float32, bit for bit
+      assert.deepEqual(Array.from(got.templates), run.templates.flat(), `${where} ${name} templates`);
+      assert.deepEqual(Array.from(got.pred), run.pred, `${where} ${name} pred`);
+      assert.deepEqual(Array.from(got.confidence), run.confidence, `${where} ${name} confidence`);
+      assert.deepEqual(Array.from(got.class_distances), run.class_distances.flat(), `${where} ${name} distances`);
+      assert.equal(got.metrics.train_loss, run.train_loss, `${where} ${name} train_loss`);
+      assert.equal(frame.header.runs.find((r) => r.name === name).metrics, got.metrics); // the header is filled in
+      if (run.region_class) {
+        assert.deepEqual(Array.from(got.region_class), run.region_class, `${where} ${name} regions`);
+        assert.deepEqual(Array.from(got.region_conf), run.region_conf, `${where} ${name} region confidence`);
+      } else {
+        assert.equal(got.region_class, undefined, where);
+      }
+    }
+  });
+});
+
+test("a frame from the middle of a stream cannot be read alone: it says why", () => {
+  const stream = recordedStream();
+  assert.throws(() => new FrameDecoder().decode(stream[2]), /layout|earlier frame/);
+});
+
+test("the data section starts at a multiple of 8 after the header, each array 4-byte aligned", () => {
+  const arrays = [
+    { name: "a", dtype: "u1", shape: [3], values: [1, 2, 3] },
+    { name: "b", dtype: "i2", shape: [3], values: [-300, 0, 300] },
+    { name: "c", dtype: "i1", shape: [2], values: [-5, 7] },
+    { name: "d", dtype: "f4", shape: [2], values: [0.5, -1.25] },
+  ];
   for (const extra of ["", "x", "xx", "xxx", "xxxx", "xxxxx", "xxxxxx", "xxxxxxx"]) {
-    const { buffer, start } = buildFrame({ ...HEADER, pad: extra }, ARRAYS);
+    const { buffer, start } = buildFrame({ step: 1, pad: extra, layout: 1 }, arrays, 7);
     assert.equal(start % 8, 0);
-    const { header, arrays } = decodeFrame(buffer);
+    const { seq, header, arrays: got } = decodeFrame(buffer);
+    assert.equal(seq, 7);
     assert.equal(header.pad, extra);
-    assert.deepEqual(Array.from(arrays.inputs), [0.5, -0.5, 1.25, 2, -3, 4]);
+    for (const a of arrays) assert.deepEqual(Array.from(got[a.name]), a.values, a.name);
   }
 });
 
-test("decodeFrame gives the header and each array with its dtype and length", () => {
-  const { buffer } = buildFrame(HEADER, ARRAYS);
-  const { header, arrays } = decodeFrame(buffer);
-  assert.equal(header.step, 42);
-  assert.equal(header.mode, "twin");
-  assert.deepEqual(Object.keys(arrays), ARRAYS.map((a) => a.name));
-  for (const a of ARRAYS) {
-    assert.ok(arrays[a.name] instanceof (a.dtype === "u1" ? Uint8Array : Float32Array), a.name);
-    assert.deepEqual(Array.from(arrays[a.name]), a.values, a.name);
-  }
+test("a layout is sent once and named after; an unknown one is an error", () => {
+  const layouts = new Map();
+  const arrays = [{ name: "x", dtype: "u1", shape: [2], values: [4, 5] }];
+  decodeFrame(buildFrame({ layout: 3 }, arrays).buffer, layouts); // carries layout 3
+  const json = new TextEncoder().encode(JSON.stringify({ layout: 3 })); // names it only, then its bytes
+  const later = new ArrayBuffer(8 + json.length + ((8 - ((8 + json.length) % 8)) % 8) + 4);
+  new DataView(later).setUint32(0, json.length, true);
+  new Uint8Array(later, 8, json.length).set(json);
+  new Uint8Array(later, later.byteLength - 4, 2).set([6, 7]);
+  assert.deepEqual(Array.from(decodeFrame(later, layouts).arrays.x), [6, 7]);
+  assert.throws(() => decodeFrame(later, new Map()), /layout 3/); // a stream that never had it
 });
 
-test("a frame without arrays decodes to its header", () => {
-  const { buffer } = buildFrame({ ...HEADER, runs: [] }, []);
-  assert.deepEqual(decodeFrame(buffer).arrays, {});
-});
-
-test("frameView puts each run's arrays under its name and takes ε from the run named smoothed", () => {
-  const { buffer } = buildFrame(HEADER, ARRAYS);
-  const frame = frameView(buffer);
-  assert.equal(frame.step, 42);
-  assert.equal(frame.eps, 0.2);
-  assert.deepEqual(Object.keys(frame.runs), ["baseline", "smoothed"]);
-  assert.deepEqual(Array.from(frame.runs.baseline.points), [1, 2, 3, 4, 5, 6]);
-  assert.deepEqual(Array.from(frame.runs.baseline.pred), [0, 1, 1]);
-  assert.deepEqual(Array.from(frame.runs.smoothed.confidence), [255, 128, 0]);
-  assert.equal(frame.runs.smoothed.pred, undefined);
-  assert.deepEqual(frame.runs.baseline.reliabilityScaled, { count: [1] });
-  assert.equal(frame.runs.smoothed.reliabilityScaled, null);
-  assert.deepEqual(Array.from(frame.trueLabels), [0, 1, 1]);
-  assert.deepEqual(Array.from(frame.flipped), [0, 0, 1]);
-  assert.deepEqual(frame.extent, [-1, 1, -2, 2]);
-});
-
-test("frameView looks the smoothed run up by name, not by position", () => {
-  const runs = [HEADER.runs[1], HEADER.runs[0]]; // smoothed first
-  const { buffer } = buildFrame({ ...HEADER, runs }, [{ name: "labels", dtype: "u1", shape: [1], values: [0] }]);
-  const frame = frameView(buffer);
-  assert.equal(frame.eps, 0.2);
-  assert.equal(frame.inputs, null);
-  const sweep = buildFrame({ ...HEADER, mode: "sweep", runs: [{ name: "eps=0", eps: 0 }, { name: "eps=0.3", eps: 0.3 }] }, []);
-  const view = frameView(sweep.buffer);
-  assert.equal(view.eps, null); // no run named smoothed
-  assert.deepEqual(Object.keys(view.runs), ["eps=0", "eps=0.3"]);
+test("nibbles and packed classes unpack as the server packs them", () => {
+  assert.deepEqual(Array.from(unpackNibbles(Uint8Array.from([0x87, 0x0f]), 3)), [7, -8, -1]);
+  assert.deepEqual(Array.from(unpackClasses(Uint8Array.from([0b10010010, 0b01]), 5)), [2, 0, 1, 2, 1]);
 });

@@ -10,25 +10,24 @@ export const page = (path) => import(new URL(path, STATIC).href);
 /** JSON from the repository, by its path. */
 export const readJson = (path) => JSON.parse(readFileSync(new URL(path, ROOT), "utf8"));
 
-/** A binary frame: uint32 LE header length, the JSON header, zero padding to a multiple of 8, then each
-array at its offset (4-byte aligned) from the start of the data section. arrays: [{name, dtype, shape, values}]. */
-export function buildFrame(header, arrays) {
-  const specs = [];
-  let offset = 0;
-  for (const a of arrays) {
-    const size = a.values.length * (a.dtype === "u1" ? 1 : 4);
-    specs.push({ name: a.name, dtype: a.dtype, shape: a.shape, offset });
-    offset += Math.ceil(size / 4) * 4;
-  }
-  const json = new TextEncoder().encode(JSON.stringify({ ...header, arrays: specs }));
-  const lead = 4 + json.length;
+/** A binary frame (docs/protocol.md): uint32 LE header length, uint32 LE frame number, the JSON header (with the
+layout as "arrays": [[name, dtype, shape], ...]), zero padding to a multiple of 8, then the arrays back to back,
+each padded to 4 bytes. arrays: [{name, dtype, shape, values}]. */
+export function buildFrame(header, arrays, seq = 1) {
+  const KINDS = { f4: Float32Array, i2: Int16Array, i1: Int8Array, u1: Uint8Array };
+  const sizes = arrays.map((a) => Math.ceil((a.values.length * KINDS[a.dtype].BYTES_PER_ELEMENT) / 4) * 4);
+  const json = new TextEncoder().encode(JSON.stringify({ ...header, arrays: arrays.map((a) => [a.name, a.dtype, a.shape]) }));
+  const lead = 8 + json.length;
   const start = lead + ((8 - (lead % 8)) % 8);
-  const buffer = new ArrayBuffer(start + offset);
-  new DataView(buffer).setUint32(0, json.length, true);
-  new Uint8Array(buffer, 4, json.length).set(json);
+  const buffer = new ArrayBuffer(start + sizes.reduce((a, b) => a + b, 0));
+  const view = new DataView(buffer);
+  view.setUint32(0, json.length, true);
+  view.setUint32(4, seq, true);
+  new Uint8Array(buffer, 8, json.length).set(json);
+  let offset = start;
   arrays.forEach((a, i) => {
-    const Kind = a.dtype === "u1" ? Uint8Array : Float32Array;
-    new Kind(buffer, start + specs[i].offset, a.values.length).set(a.values);
+    new KINDS[a.dtype](buffer, offset, a.values.length).set(a.values);
+    offset += sizes[i];
   });
   return { buffer, start, headerLength: json.length };
 }

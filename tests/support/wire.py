@@ -45,12 +45,17 @@ def strict_json(text: str | bytes) -> Any:
     return json.loads(text, parse_constant=_no_constant)
 
 
+def frame_number(message: bytes) -> int:
+    """A binary frame's number (the second uint32 LE), what an acknowledgement names."""
+    return int(struct.unpack_from("<I", message, 4)[0])
+
+
 def frame_header(message: bytes) -> dict[str, Any]:
     """The JSON header of a binary frame, parsed strictly (docs/protocol.md)."""
     (h,) = struct.unpack_from("<I", message, 0)
-    assert 4 + h <= len(message), "frame header runs past the end"
-    header: dict[str, Any] = strict_json(message[4 : 4 + h])
-    assert header["type"] == "frame" and header["v"] == 1
+    assert 8 + h <= len(message), "frame header runs past the end"
+    header: dict[str, Any] = strict_json(message[8 : 8 + h])
+    assert header["type"] == "frame" and header["v"] == 2
     return header
 
 
@@ -68,11 +73,14 @@ def no_trace(text: str) -> None:
     assert "Traceback" not in text and 'File "' not in text and "/app/" not in text, text[:300]
 
 
-async def receive(ws: Any, timeout: float) -> Message:
-    """The next message, checked: text strictly parsed and of a known kind, frames with a strict header."""
+async def receive(ws: Any, timeout: float, ack: bool = True) -> Message:
+    """The next message, checked: text strictly parsed and of a known kind, frames with a strict header (and
+    acknowledged, as the page does, unless `ack` is False)."""
     raw = await asyncio.wait_for(ws.recv(), timeout)
     if isinstance(raw, bytes):
         frame_header(raw)
+        if ack:
+            await ws.send(json.dumps({"type": "ack", "frame": frame_number(raw)}))
         return raw
     msg: dict[str, Any] = strict_json(raw)
     check_text(msg)

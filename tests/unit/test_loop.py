@@ -7,24 +7,31 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from app.engine.config import RunConfig
+from app.protocol.frames import PREFIX, FrameDecoder
 from app.protocol.messages import parse_control
+from app.server.flow import FLOOR_PERIOD, WINDOW, FlowControl
 from app.server.live import LiveSession
 from app.server.loop import Busy, ComputeLoop, Member
 
 
 class FakeConnection:
-    """What the loop uses of a connection: its live session, pending controls and the two ways to send."""
+    """What the loop uses of a connection: its live session, pending controls, its flow control and the two ways to
+    send. With `acks` its page acknowledges every frame as soon as it is sent (a fast link)."""
 
-    def __init__(self, **config: Any) -> None:
+    def __init__(self, acks: bool = True, **config: Any) -> None:
         self.live = LiveSession(RunConfig(**{"device": "cpu", "points": 300, **config}))
         self.pending: list[Any] = []
         self.frame_task: asyncio.Task[None] | None = None
-        self.frame_at = 0.0
+        self.flow = FlowControl()
+        self.acks = acks
         self.frames: list[bytes] = []
         self.said: list[tuple[list[tuple[str, str | None]], dict[str, Any]]] = []
 
-    async def send_frame(self, frame: bytes) -> None:
+    def frame_out(self, frame: bytes, now: float) -> None:
+        self.flow.sent(PREFIX.unpack_from(frame)[1], now, len(frame))
         self.frames.append(frame)
+        if self.acks:
+            self.flow.ack(self.flow.last_sent, now)
 
     async def say(self, errors: list[tuple[str, str | None]], state: dict[str, Any]) -> None:
         self.said.append((errors, state))
@@ -157,5 +164,51 @@ def test_behind_capacity_a_costly_session_is_due_in_proportion_to_its_cost() -> 
             await settle()
         assert twin.live.session.step_count == 36
         assert sweep.live.session.step_count == 12  # six models cost three twins: one tick in three
+
+    asyncio.run(scenario())
+
+
+def test_training_never_waits_for_the_page_and_the_next_frame_is_the_newest() -> None:
+    """A page that does not acknowledge: its session trains on every tick all the same, gets WINDOW frames, then
+    none until an acknowledgement opens the window, and that frame shows the step the run is at."""
+
+    async def scenario() -> None:
+        loop, _ = make_loop()
+        conn = FakeConnection(acks=False)
+        join(loop, conn)
+        conn.live.playing = True
+        for _ in range(10):
+            await loop.pass_once(at_tick=True)
+            await settle()
+        assert conn.live.session.step_count == 30  # 3 steps a tick, every tick: nothing waited for the page
+        assert len(conn.frames) == WINDOW
+        conn.flow.ack(conn.flow.last_sent, 0.0)  # the page has them now
+        await loop.pass_once(at_tick=True)
+        await settle()
+        decoder = FrameDecoder()
+        frames = [decoder.decode(f) for f in conn.frames]
+        assert len(frames) == WINDOW + 1 and frames[-1]["step"] == conn.live.session.step_count == 33
+        assert [f["seq"] for f in frames] == list(range(1, WINDOW + 2))
+
+    asyncio.run(scenario())
+
+
+def test_a_page_that_never_acknowledges_gets_a_frame_each_floor_period() -> None:
+    async def scenario() -> None:
+        loop, _ = make_loop()
+        conn = FakeConnection(acks=False)
+        join(loop, conn)
+        conn.live.playing = True
+        for _ in range(5):
+            await loop.pass_once(at_tick=True)
+            await settle()
+        assert len(conn.frames) == WINDOW
+        conn.flow.last_send_time -= FLOOR_PERIOD  # as if a second had passed since its last frame
+        await loop.pass_once(at_tick=True)
+        await settle()
+        assert len(conn.frames) == WINDOW + 1
+        await loop.pass_once(at_tick=True)
+        await settle()
+        assert len(conn.frames) == WINDOW + 1  # and then not again for another period
 
     asyncio.run(scenario())

@@ -5,7 +5,6 @@ the form shows, and frames are drawn at most every RENDER_MS (docs/protocol.md, 
 */
 
 import { $, readBoot, setText } from "../lib/dom.js";
-import { frameView } from "../lib/frames.js";
 import { applyLimits, checkValue, describeLimit } from "../lib/limits.js";
 import { NO_PLOTLY, whenPlotly } from "../lib/plots.js";
 import { Session, closeKind, closeReason } from "../lib/socket.js";
@@ -53,8 +52,7 @@ const socket = new Session({
     startLab(state.form ? distillMessage(state.form, DISPLAY_POINTS) : { type: "distill", config: { ...START, display_points: DISPLAY_POINTS } });
     socket.send({ type: "set", speed: readNumber("speed") ?? 20 });
   },
-  onFrame(buffer) {
-    const frame = frameView(buffer);
+  onFrame(frame) {
     if (!state.accepting || frame.header.mode !== "distill") return;
     state.frame = frame;
     state.playing = frame.header.playing;

@@ -8,7 +8,6 @@ view (html.present in the stylesheet: the planes and two charts large, the contr
 
 import { $, readBoot, setText } from "../lib/dom.js";
 import { downloadPng, downloadText } from "../lib/download.js";
-import { frameView } from "../lib/frames.js";
 import { applyLimits } from "../lib/limits.js";
 import { NO_PLOTLY, loadPlotly } from "../lib/plots.js";
 import { Session } from "../lib/socket.js";
@@ -235,13 +234,12 @@ function clearRun() {
   showTimeline();
 }
 
-function onFrame(buffer) {
+function onFrame(frame) {
   if (awaitingState) return; // the run before our reset
-  const frame = frameView(buffer);
   const last = history.last;
   if (last && measuredStep(frame) < last.step) clearRun();
   renderer.push(frame, history.push(frame), history);
-  timeline.push(frame, buffer.byteLength, performance.now());
+  timeline.push(frame, frame.retained, performance.now());
   if (gotoTarget !== null && frame.step >= gotoTarget) showGoto(null);
   if (!pastEntry) showInspected(frame);
   showTimeline();

@@ -1,4 +1,7 @@
-/** The WebSocket session at /ws (docs/protocol.md): controls out, frames and text in, close codes, ping. */
+/** The WebSocket session at /ws (docs/protocol.md): controls out, frames and text in, close codes, ping, and the
+flow control: every frame is acknowledged as it is read, so the server sends the next one (never a backlog). */
+
+import { FrameDecoder, frameNumber } from "./frames.js";
 
 const PING_MS = 60_000; // keep-alive while the page is visible (the server closes idle sessions)
 const BACKOFF_MIN_MS = 500;
@@ -34,7 +37,8 @@ export function socketUrl(loc) {
   return `${loc.protocol === "https:" ? "wss" : "ws"}://${loc.host}/ws`;
 }
 
-/** One session over /ws. handlers: onHello(msg), onFrame(ArrayBuffer), onText(msg), onConnection(state,
+/** One session over /ws. handlers: onHello(msg), onFrame(frame, ArrayBuffer) with the frame decoded in stream order
+(lib/frames.js), onText(msg), onConnection(state,
 reason, event) with state "connecting", "open", then on a close its kind ("full", "idle", "refused"), or for
 a lost connection "reconnecting" (options.reconnect: retried with backoff) or "lost".
 options.adoptEarly: the first connect() takes over the socket early.js opened while the page loaded. */
@@ -69,6 +73,7 @@ export class Session {
     const ws = early ? early.ws : new WebSocket(this.url);
     ws.binaryType = "arraybuffer";
     this.ws = ws;
+    this.decoder = new FrameDecoder(); // a new socket, a new stream
     this.helloSeen = false;
     ws.addEventListener("message", (event) => this.receive(ws, event.data));
     ws.addEventListener("close", (event) => this.closed(ws, event));
@@ -100,7 +105,8 @@ export class Session {
   receive(ws, data) {
     if (ws !== this.ws) return;
     if (typeof data !== "string") {
-      this.handlers.onFrame(data);
+      this.send({ type: "ack", frame: frameNumber(data) }); // read: the server may send the next frame
+      this.handlers.onFrame(this.decoder.decode(data), data);
       return;
     }
     const msg = JSON.parse(data);

@@ -3,7 +3,6 @@
 import { $, readBoot, setText } from "../lib/dom.js";
 import { downloadText } from "../lib/download.js";
 import { describeEps, parseEpsList, sameEps } from "../lib/epslist.js";
-import { decodeFrame } from "../lib/frames.js";
 import { applyLimits } from "../lib/limits.js";
 import { whenPlotly, NO_PLOTLY } from "../lib/plots.js";
 import { Session, closeKind, closeReason } from "../lib/socket.js";
@@ -42,8 +41,7 @@ let opening = null; // {resolve, reject} while a connection waits for the server
 
 const socket = new Session({
   onHello() {},
-  onFrame(buffer) {
-    const { header } = decodeFrame(buffer);
+  onFrame({ header }) {
     if (!state.accepting || header.mode !== "sweep" || !sameEps(header.runs.map((r) => r.eps), state.eps)) return;
     Object.assign(state, { runs: header.runs, step: header.step, playing: header.playing });
     setText($("status-step"), header.step);
