@@ -3,6 +3,7 @@ main-thread busy share, time to the first drawn frame, page bytes.
 
     python -m bench.browser [--json] [--anchor ../shared/anchors/tf-playground] [--seconds 6] [--warmup 2]
                             [--capped-fps 10] [--url http://127.0.0.1:PORT/]
+    python -m bench.browser --rate 330kbit [--seconds 10] [--json]     one page on a slow link (bench/slowlink.py)
 
 Debian's Chromium (/usr/bin/chromium) driven by Python playwright, software rendering (--disable-gpu),
 against a server it starts as in production (unless --url), then against a second one started with
@@ -36,183 +37,29 @@ import argparse
 import contextlib
 import os
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tests.support.server import free_port, stop_process
+from tests.support import netns
 
+from .anchor import measure_anchor, static_server
 from .common import emit, load_note, loadavg, rnd
+from .instrument import (
+    BASELINE,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    INSTRUMENT,
+    PANEL,
+    READ,
+    VIEWPORT,
+    busy_shares,
+    cdp_metrics,
+    read_number,
+    wait_first_paint,
+    worker_draws,
+)
 from .server import CpuMeter, Server
-
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-VIEWPORT = {"width": 1440, "height": 900}
-PANEL = "panel-smoothed"
-BASELINE = "panel-baseline"
-
-INSTRUMENT = r"""
-(() => {
-  const B = window.__bench = {calls: [], draws: [], firstDraw: null, firstPaint: null, plotlyAt: null, wrapMode: null,
-                              ws: [], wsText: 0, wsOpen: null, sockets: [], errors: []};
-  const rafOrig = window.requestAnimationFrame.bind(window);
-  const keyOf = (el) => {
-    if (!el || !el.closest) return "?";
-    const owner = el.closest("[data-testid]");
-    return owner ? owner.getAttribute("data-testid") : (el.id || "?");
-  };
-  // canvas draws: every clearRect of a canvas in the document, by its chart
-  const clearOrig = CanvasRenderingContext2D.prototype.clearRect;
-  CanvasRenderingContext2D.prototype.clearRect = function (...args) {
-    try {
-      const c = this.canvas;
-      if (c && c.isConnected) {
-        const key = keyOf(c);
-        const t = performance.now();
-        B.draws.push([t, key]);
-        if (B.firstDraw === null && key === "%PANEL%") {
-          B.firstDraw = t;
-          rafOrig(() => { B.firstPaint = performance.now(); });
-        }
-      }
-    } catch (e) { B.errors.push(String(e)); }
-    return clearOrig.apply(this, args);
-  };
-  const OrigWS = window.WebSocket;
-  class BenchWS extends OrigWS {
-    constructor(...args) {
-      super(...args);
-      B.sockets.push(this);
-      this.addEventListener("open", () => { if (B.wsOpen === null) B.wsOpen = performance.now(); });
-      this.addEventListener("message", (ev) => {
-        if (typeof ev.data === "string") B.wsText++;
-        else B.ws.push([performance.now(), ev.data.byteLength || ev.data.size || 0]);
-      });
-    }
-  }
-  window.WebSocket = BenchWS;
-  const NAMES = ["newPlot", "react", "animate", "restyle", "relayout", "update", "extendTraces",
-                 "prependTraces", "redraw", "addTraces", "deleteTraces", "purge"];
-  const record = (name, gd, t0) => {
-    const el = typeof gd === "string" ? document.getElementById(gd) : gd;
-    B.calls.push([t0, name, keyOf(el), performance.now() - t0]);
-  };
-  const wrapFn = (orig, name) => function (gd, ...rest) {
-    const t0 = performance.now();
-    try { return orig.call(this, gd, ...rest); }
-    finally { try { record(name, gd, t0); } catch (e) { B.errors.push(String(e)); } }
-  };
-  const wrap = (pl) => {
-    if (!pl || typeof pl !== "object" && typeof pl !== "function") return pl;
-    B.plotlyAt = performance.now();
-    let ok = true;
-    for (const name of NAMES) {
-      if (typeof pl[name] !== "function") continue;
-      const w = wrapFn(pl[name], name);
-      try { pl[name] = w; } catch (e) { /* read-only */ }
-      if (pl[name] !== w) ok = false;
-    }
-    if (ok) { B.wrapMode = "assign"; return pl; }
-    B.wrapMode = "proxy";
-    const cache = {};
-    return new Proxy(pl, {get(t, k, r) {
-      const v = Reflect.get(t, k, r);
-      if (typeof v === "function" && NAMES.includes(k)) return cache[k] || (cache[k] = wrapFn(v, k));
-      return v;
-    }});
-  };
-  let P;
-  Object.defineProperty(window, "Plotly", {configurable: true, enumerable: true,
-    get() { return P; }, set(v) { P = wrap(v); }});
-  window.addEventListener("error", (ev) => B.errors.push(String(ev.message)));
-})();
-""".replace("%PANEL%", PANEL)
-
-# The painter worker (static/js/explorer/painter-worker.js) draws on OffscreenCanvas: its clearRect calls are
-# counted there, once the worker runs (it names each canvas by its panel, canvas.testid); times on the epoch clock.
-WORKER_INSTRUMENT = r"""
-(() => {
-  if (self.__bench || typeof OffscreenCanvasRenderingContext2D === "undefined") return;
-  const B = self.__bench = {draws: []};
-  const orig = OffscreenCanvasRenderingContext2D.prototype.clearRect;
-  OffscreenCanvasRenderingContext2D.prototype.clearRect = function (...args) {
-    B.draws.push([performance.timeOrigin + performance.now(), (this.canvas && this.canvas.testid) || "?"]);
-    return orig.apply(this, args);
-  };
-})()
-"""
-
-READ = """() => { const B = window.__bench;
-  const nav = performance.getEntriesByType('navigation')[0];
-  const text = (id) => { const el = document.querySelector(`[data-testid="${id}"]`);
-                         return el ? el.textContent : null; };
-  return {calls: B.calls, draws: B.draws, firstDraw: B.firstDraw, wsOpen: B.wsOpen, firstPaint: B.firstPaint,
-          plotlyAt: B.plotlyAt, wrapMode: B.wrapMode, ws: B.ws, wsText: B.wsText, errors: B.errors,
-          dcl: nav ? nav.domContentLoadedEventEnd : null, load: nav ? nav.loadEventEnd : null,
-          statusFps: text('status-fps'), statusRx: text('status-rx'), timeOrigin: performance.timeOrigin,
-          painter: (() => { const el = document.querySelector('[data-testid="%PANEL%"]');
-                            return el && el.plane && el.plane.painter ? {kind: el.plane.painter.kind,
-                                   firstDrawAt: el.plane.painter.firstDrawAt} : null; })(),
-          hasPanel: !!document.querySelector('[data-testid="%PANEL%"]')}; }""".replace("%PANEL%", PANEL)
-
-
-def _number(text: str | None) -> float | None:
-    """The first number in a read-out such as '60' or '000,123' (thousands separators dropped)."""
-    if not text:
-        return None
-    digits = "".join(ch if ch.isdigit() or ch == "." else " " for ch in text.replace(",", "")).split()
-    return float(digits[0]) if digits else None
-
-
-def _metrics(cdp: Any) -> dict[str, float]:
-    return {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
-
-
-def _busy(m0: dict[str, float], m1: dict[str, float], span_s: float) -> dict[str, float | None]:
-    """Main-thread shares of the window, in percent: all tasks, script, style + layout."""
-    d = {k: m1.get(k, 0.0) - m0.get(k, 0.0) for k in ("TaskDuration", "ScriptDuration", "LayoutDuration",
-                                                       "RecalcStyleDuration")}
-    return {"main_thread_busy_percent": rnd(d["TaskDuration"] / span_s * 100, 1),
-            "script_percent": rnd(d["ScriptDuration"] / span_s * 100, 1),
-            "style_layout_percent": rnd((d["LayoutDuration"] + d["RecalcStyleDuration"]) / span_s * 100, 1)}
-
-
-FIRST_PAINT = """() => { const B = window.__bench; if (!B) return null;
-  if (B.firstPaint !== null) return B.firstPaint;  // painted on the main thread
-  const el = document.querySelector('[data-testid="%PANEL%"]');  // painted in the worker: its report, on this clock
-  const painter = el && el.plane && el.plane.painter;
-  return painter && painter.kind === 'worker' ? painter.firstDrawAt : null; }
-""".replace("%PANEL%", PANEL)
-
-
-def _wait_first_paint(page: Any, timeout_s: float = 15) -> float | None:
-    """Wait for the first drawn frame of panel-smoothed; its time after navigation start (ms)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        first = page.evaluate(FIRST_PAINT)
-        if first is not None:
-            return float(first)
-        page.wait_for_timeout(25)
-    return None
-
-
-def _worker_draws(page: Any, instrument: bool = False) -> list[list[Any]]:
-    """Instrument the page's workers (instrument=True), or collect their draws: [[epoch ms, panel], ...]."""
-    out: list[list[Any]] = []
-    for worker in page.workers:
-        try:
-            if instrument:
-                worker.evaluate(WORKER_INSTRUMENT)
-            else:
-                out += worker.evaluate("self.__bench ? self.__bench.draws : []")
-        except Exception:  # noqa: BLE001 - a worker that has gone
-            continue
-    return out
 
 
 def first_frame_only(browser: Any, url: str) -> dict[str, float | None]:
@@ -225,7 +72,7 @@ def first_frame_only(browser: Any, url: str) -> dict[str, float | None]:
         cdp.send("Network.enable")
         cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
         page.goto(url, wait_until="commit", timeout=30_000)
-        first = _wait_first_paint(page)
+        first = wait_first_paint(page)
         out: dict[str, float | None] = page.evaluate("""() => ({open: window.__bench.wsOpen,
             frame: window.__bench.ws.length ? window.__bench.ws[0][0] : null})""")
         return {**out, "first": first}
@@ -254,9 +101,9 @@ def measure_explorer(browser: Any, url: str, seconds: float, warmup: float, wait
         cdp.on("Network.loadingFinished",
                lambda e: sizes.__setitem__(e["requestId"], int(e.get("encodedDataLength", 0))))
         page.goto(url, wait_until="commit", timeout=30_000)
-        first = _wait_first_paint(page)  # the first frame comes without play (a new session sends it at once)
+        first = wait_first_paint(page)  # the first frame comes without play (a new session sends it at once)
         page.wait_for_load_state("load", timeout=30_000)
-        _worker_draws(page, instrument=True)
+        worker_draws(page, instrument=True)
         play_via = None
         toggle = page.locator('[data-testid="play-toggle"]')
         try:
@@ -271,14 +118,14 @@ def measure_explorer(browser: Any, url: str, seconds: float, warmup: float, wait
         meter = CpuMeter(server_pid) if server_pid else None
         if meter:
             meter.start()
-        m0 = _metrics(cdp)
+        m0 = cdp_metrics(cdp)
         t0 = page.evaluate("performance.now()")
         page.wait_for_timeout(seconds * 1000)
         t1 = page.evaluate("performance.now()")
-        m1 = _metrics(cdp)
+        m1 = cdp_metrics(cdp)
         server_cpu = meter.stop() if meter else {}
         bench = page.evaluate(READ)
-        worker_draws = _worker_draws(page)
+        in_worker = worker_draws(page)
     finally:
         context.close()
     repeat = [first_frame_only(browser, url) for _ in range(repeats)]
@@ -291,7 +138,7 @@ def measure_explorer(browser: Any, url: str, seconds: float, warmup: float, wait
         per_chart[label] = per_chart.get(label, 0) + 1 / span_s
         busy_ms[key] = busy_ms.get(key, 0.0) + dur
     draws = [d for d in bench["draws"] if t0 <= d[0] <= t1]
-    draws += [[t - bench["timeOrigin"], key] for t, key in worker_draws if t0 <= t - bench["timeOrigin"] <= t1]
+    draws += [[t - bench["timeOrigin"], key] for t, key in in_worker if t0 <= t - bench["timeOrigin"] <= t1]
     panel_draws = sum(1 for d in draws if d[1] == PANEL)
     baseline_draws = sum(1 for d in draws if d[1] == BASELINE)
     ws_in = [w for w in bench["ws"] if t0 <= w[0] <= t1]
@@ -306,10 +153,10 @@ def measure_explorer(browser: Any, url: str, seconds: float, warmup: float, wait
         "fps_baseline_panel": rnd(baseline_draws / span_s, 2),
         "frames_received_per_s": rnd(received, 2),
         "drawn_per_received": rnd(fps / received, 2) if received else None,
-        "status_fps": _number(bench["statusFps"]),
+        "status_fps": read_number(bench["statusFps"]),
         "status_fps_text": bench["statusFps"],
-        "status_rx": _number(bench["statusRx"]),
-        **_busy(m0, m1, span_s),
+        "status_rx": read_number(bench["statusRx"]),
+        **busy_shares(m0, m1, span_s),
         "plotly_calls_per_s": {k: rnd(v, 2) for k, v in sorted(per_chart.items())},
         "plotly_ms_per_s": {k: rnd(v / span_s, 1) for k, v in sorted(busy_ms.items())},
         "first_frame_ms": rnd(first, 1),
@@ -332,57 +179,6 @@ def measure_explorer(browser: Any, url: str, seconds: float, warmup: float, wait
         "loadavg_start": load_start,
         "loadavg_end": loadavg(),
     }
-
-
-@contextlib.contextmanager
-def static_server(directory: Path) -> Iterator[str]:
-    """`python -m http.server` for a directory on a free 127.0.0.1 port; its base URL."""
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port),
-                             "--directory", str(directory)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                opener.open(base + "/", timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError(f"the static server for {directory} did not start") from None
-                time.sleep(0.1)
-        yield base
-    finally:
-        stop_process(proc, timeout=5)
-
-
-def measure_anchor(browser: Any, base: str, seconds: float, warmup: float) -> dict[str, Any]:
-    """TF Playground: press #play-pause-button, count #iter-number's growth per second (one UI redraw each)."""
-    context = browser.new_context(viewport=VIEWPORT)
-    try:
-        # offline: its web fonts and analytics are refused at once rather than waited for
-        context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(base)
-                      else route.abort())
-        page = context.new_page()
-        cdp = context.new_cdp_session(page)
-        cdp.send("Performance.enable")
-        page.goto(base + "/index.html", wait_until="load", timeout=30_000)
-        page.locator("#play-pause-button").click()
-        page.wait_for_timeout(warmup * 1000)
-        read = "() => [performance.now(), document.querySelector('#iter-number').textContent]"
-        m0 = _metrics(cdp)
-        t0, i0 = page.evaluate(read)
-        page.wait_for_timeout(seconds * 1000)
-        t1, i1 = page.evaluate(read)
-        m1 = _metrics(cdp)
-    finally:
-        context.close()
-    span_s = (t1 - t0) / 1e3
-    a, b = _number(i0), _number(i1)
-    return {"redraws_per_s": rnd((b - a) / span_s, 2) if a is not None and b is not None else None,
-            "iterations": [a, b], **_busy(m0, m1, span_s)}
 
 
 def measure(url: str | None, seconds: float, warmup: float, wait_ui: float, anchor: Path | None,
@@ -485,8 +281,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=6.0, help="measurement window while playing (default 6)")
     p.add_argument("--warmup", type=float, default=2.0, help="seconds of play before measuring (default 2)")
     p.add_argument("--wait-ui", type=float, default=10.0, help="seconds to wait for the play-toggle (default 10)")
+    p.add_argument("--rate", help="one page on a loopback held to this rate, e.g. 330kbit (bench/slowlink.py)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     args = p.parse_args(argv)
+    if args.rate:
+        inner = ["--seconds", str(args.seconds), *(["--json"] if args.json else [])]
+        try:
+            return netns.run_inside(args.rate, "bench.slowlink", inner)
+        except netns.RateError as err:
+            p.exit(2, f"python -m bench.browser: error: {err}\n")
     if not os.path.exists(CHROMIUM):
         p.exit(2, f"python -m bench.browser: error: no Chromium at {CHROMIUM} (`make test` installs it)\n")
     if args.url and not args.url.startswith(("http://127.0.0.1", "http://localhost")):

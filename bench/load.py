@@ -1,201 +1,45 @@
 """N real WebSocket clients playing at once against the explorer: fps, frame gaps, steps/s, control latency.
 
     python -m bench.load --sessions 40 --seconds 10 [--url ws://HOST:PORT/ws] [--sweep 1,10,20,40,60]
-                         [--compare] [--speed K] [--client-procs P] [--json]
+                         [--compare] [--speed K] [--client-procs P] [--rate 50mbit] [--json]
 
 Without --url it starts the server itself as in production (`python -m app serve --workers <CPU count>`,
 MAX_SESSIONS raised), waits for /healthz and stops it afterwards; with --sweep every N gets a fresh one.
+With --rate RATE the whole run (server and clients) happens inside a network namespace whose loopback
+is held to RATE (bench/netns.py: tc tbf, MTU 1500; root, ip and tc needed, else exit 2): a room's WiFi.
 The clients run in child processes (asyncio, one process unless --client-procs says more), never in the
-server's; they parse only each frame's JSON header (uint32 LE length + JSON), offer permessage-deflate
-as browsers do, and press play. After a warm-up, over the measurement window, per client: delivered
-frames/s, gaps between frames, training steps/s (header step deltas over time), and control latency:
-every ~1 s each client sends {"type": "set", "eps": X} with a fresh X and times the first frame whose
-header reports runs[-1].eps == X. Server CPU is read from /proc for the server and its uvicorn workers.
+server's (bench/clients.py); they acknowledge every frame as the page does, parse only each frame's
+number and JSON header, offer permessage-deflate as browsers do, and press play. After a warm-up, over
+the measurement window, per client: delivered frames/s, gaps between frames, training steps/s (header
+step deltas over time), and control latency: every ~1 s each client sends {"type": "set", "eps": X}
+with a fresh X and times the first frame whose header reports runs[-1].eps == X. Server CPU is read
+from /proc for the server and its uvicorn workers.
+Per attendee the bytes of frames received per second (mean, max; `room_mbps` in all) and `fairness` =
+fps_min ÷ fps_median.
 --compare runs the same load twice, back to back: the batched server (the default: the compute loop
 trains sessions of one shape as one bank), then BATCH_SESSIONS=0 (every session alone, through the same
 code); the batched run's keys stay at the top level, the other's go under "unbatched", and
 "batching_gain" = unbatched server_cpu_ms_per_frame ÷ batched.
 Targets (issue 6, 2-core box): 40 sessions each ≥ 20 fps, p95 gap ≤ 150 ms, ≥ 30 steps/s per session,
 control latency p95 ≤ 250 ms, 0 errors; one session: latency p95 ≤ 50 ms; beyond capacity, even fps.
+Targets (issue 19, a network): 150 sessions sharing 50 Mbit/s each ≥ 10 fps, fairness ≥ 0.8, latency p95
+≤ 250 ms, ≥ 60 steps/s each, 0 errors.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import multiprocessing as mp
 import os
-import struct
 import sys
 import time
-from multiprocessing.connection import Connection
 from typing import Any
 
+from tests.support import netns
+
+from .clients import CONNECT_TIMEOUT, PROBE_TIMEOUT, child
 from .common import emit, load_note, loadavg, median, percentile, ratio, rnd
 from .server import CpuMeter, Server
-
-PROBE_INTERVAL = 1.0  # seconds between control-latency probes of one client
-PROBE_TIMEOUT = 5.0  # a probe not confirmed by then counts as a latency timeout
-CONNECT_TIMEOUT = 30.0
-
-
-class Client:
-    """One session: records frame arrival times and header steps; probes control latency."""
-
-    def __init__(self, index: int, url: str, speed: int | None, compression: bool) -> None:
-        self.index, self.url, self.speed, self.compression = index, url, speed, compression
-        self.ws: Any = None
-        self.frames: list[tuple[float, int]] = []  # (monotonic time, header step)
-        self.bytes = 0
-        self.errors: list[str] = []
-        self.latencies: list[float] = []
-        self.latency_timeouts = 0
-        self.probe: tuple[float, float] | None = None  # (eps, sent at)
-        self.confirmed = asyncio.Event()
-        self.connected_at: float | None = None
-        self.first_frame_s: float | None = None
-        self.extensions: str | None = None
-        self.closed_early = False
-        self.done = False
-
-    async def connect(self) -> bool:
-        from websockets.asyncio.client import connect
-
-        t0 = time.monotonic()
-        try:
-            self.ws = await connect(self.url, open_timeout=CONNECT_TIMEOUT, max_size=16 * 2**20, proxy=None,
-                                    compression="deflate" if self.compression else None, ping_interval=None)
-            self.extensions = self.ws.response.headers.get("Sec-WebSocket-Extensions")
-            hello = json.loads(await asyncio.wait_for(self.ws.recv(), CONNECT_TIMEOUT))
-            if hello.get("type") != "hello":
-                raise RuntimeError(f"expected hello, got {str(hello)[:100]}")
-            await self.ws.send('{"type":"play"}')
-            if self.speed:
-                await self.ws.send(json.dumps({"type": "set", "speed": self.speed}))
-        except Exception as err:  # noqa: BLE001 - every failure is a benchmark error, reported
-            self.errors.append(f"connect: {type(err).__name__}: {err}"[:300])
-            return False
-        self.connected_at = time.monotonic()
-        self.connect_s = self.connected_at - t0
-        return True
-
-    async def receive(self) -> None:
-        unpack = struct.unpack_from
-        loads = json.loads
-        try:
-            async for msg in self.ws:
-                now = time.monotonic()
-                if isinstance(msg, bytes):
-                    (h,) = unpack("<I", msg, 0)
-                    header = loads(msg[4 : 4 + h])
-                    self.frames.append((now, header["step"]))
-                    self.bytes += len(msg)
-                    if self.first_frame_s is None and self.connected_at is not None:
-                        self.first_frame_s = now - self.connected_at
-                    if self.probe is not None and abs(header["runs"][-1]["eps"] - self.probe[0]) < 1e-12:
-                        self.latencies.append(now - self.probe[1])
-                        self.probe = None
-                        self.confirmed.set()
-                else:
-                    text = loads(msg)
-                    if text.get("type") == "error":
-                        self.errors.append(f"server error: {text.get('message')}"[:300])
-        except Exception as err:  # noqa: BLE001
-            if not self.done:
-                self.errors.append(f"receive: {type(err).__name__}: {err}"[:300])
-        if not self.done:
-            self.closed_early = True
-            code = getattr(self.ws, "close_code", None)
-            reason = getattr(self.ws, "close_reason", "")
-            self.errors.append(f"disconnected early (close code {code}, reason {reason!r})")
-
-    async def probe_loop(self, start: float, end: float) -> None:
-        """Every ~PROBE_INTERVAL, a fresh ε; time until a frame reports it."""
-        k = 0
-        phase = (self.index * 0.618033988749895) % 1.0 * PROBE_INTERVAL  # spread the probes over time
-        next_at = start + phase
-        while True:
-            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
-            if time.monotonic() > end - 0.2 or self.closed_early:
-                return
-            k += 1
-            eps = round(0.02 + 0.46 * ((self.index * 0.137 + k * 0.618033988749895) % 1.0), 6)
-            self.confirmed.clear()
-            self.probe = (eps, time.monotonic())
-            try:
-                await self.ws.send(json.dumps({"type": "set", "eps": eps}))
-                await asyncio.wait_for(self.confirmed.wait(), PROBE_TIMEOUT)
-            except TimeoutError:
-                self.latency_timeouts += 1
-                self.probe = None
-            except Exception as err:  # noqa: BLE001
-                self.errors.append(f"send: {type(err).__name__}: {err}"[:300])
-                return
-            next_at = max(next_at + PROBE_INTERVAL, time.monotonic())
-
-    def stats(self, start: float, end: float) -> dict[str, Any]:
-        inside = [(t, s) for t, s in self.frames if start <= t <= end]
-        times = [t for t, _ in inside]
-        gaps = [(b - a) * 1e3 for a, b in zip(times, times[1:], strict=False)]
-        # the gap from the window start to the first frame counts too: a starving client shows it
-        if times:
-            gaps.insert(0, (times[0] - start) * 1e3)
-        steps_per_s = None
-        if len(inside) >= 2 and inside[-1][0] > inside[0][0]:
-            steps_per_s = (inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0])
-        return {
-            "index": self.index,
-            "fps": len(inside) / (end - start),
-            "gaps_ms": gaps,
-            "max_gap_ms": max(gaps) if gaps else None,
-            "steps_per_s": steps_per_s,
-            "latencies_ms": [x * 1e3 for x in self.latencies],
-            "latency_timeouts": self.latency_timeouts,
-            "errors": self.errors,
-            "frames_total": len(self.frames),
-            "bytes_total": self.bytes,
-            "first_frame_ms": None if self.first_frame_s is None else self.first_frame_s * 1e3,
-            "extensions": self.extensions,
-        }
-
-
-async def _child_main(conn: Connection, indices: list[int], url: str, speed: int | None, compression: bool) -> None:
-    loop = asyncio.get_running_loop()
-    clients = [Client(i, url, speed, compression) for i in indices]
-    receivers: list[asyncio.Task[None]] = []
-
-    async def start(c: Client) -> None:
-        await asyncio.sleep(0.01 * (c.index % 50))  # a room connects over a moment, not in one instant
-        if await c.connect():
-            receivers.append(asyncio.create_task(c.receive()))
-
-    await asyncio.gather(*(start(c) for c in clients))
-    conn.send(("ready", sum(c.ws is not None and c.connected_at is not None for c in clients)))
-    window_start, window_end = await loop.run_in_executor(None, conn.recv)
-    await asyncio.sleep(max(0.0, window_start - time.monotonic()))
-    cpu0, wall0 = time.process_time(), time.monotonic()
-    probes = [asyncio.create_task(c.probe_loop(window_start, window_end)) for c in clients if c.connected_at]
-    await asyncio.sleep(max(0.0, window_end - time.monotonic()))
-    cpu1, wall1 = time.process_time(), time.monotonic()
-    await asyncio.wait_for(asyncio.gather(*probes, return_exceptions=True), PROBE_TIMEOUT + 2)
-    for c in clients:
-        c.done = True
-    await asyncio.gather(*(c.ws.close() for c in clients if c.ws is not None), return_exceptions=True)
-    for t in receivers:
-        t.cancel()
-    await asyncio.gather(*receivers, return_exceptions=True)
-    conn.send(("done", [c.stats(window_start, window_end) for c in clients],
-               (cpu1 - cpu0) / max(wall1 - wall0, 1e-9) * 100))
-
-
-def _child(conn: Connection, indices: list[int], url: str, speed: int | None, compression: bool) -> None:
-    try:
-        asyncio.run(_child_main(conn, indices, url, speed, compression))
-    except Exception as err:  # noqa: BLE001
-        conn.send(("failed", f"{type(err).__name__}: {err}"))
-    finally:
-        conn.close()
 
 
 def run_clients(url: str, sessions: int, seconds: float, warmup: float, speed: int | None, procs: int,
@@ -207,7 +51,7 @@ def run_clients(url: str, sessions: int, seconds: float, warmup: float, speed: i
     pipes, children = [], []
     for share in shares:
         parent_end, child_end = ctx.Pipe()
-        proc = ctx.Process(target=_child, args=(child_end, share, url, speed, compression), daemon=True)
+        proc = ctx.Process(target=child, args=(child_end, share, url, speed, compression), daemon=True)
         proc.start()
         child_end.close()
         pipes.append(parent_end)
@@ -295,6 +139,10 @@ def summarize(sessions: int, seconds: float, raw: dict[str, Any]) -> dict[str, A
         "first_frame_ms_median": rnd(median([s["first_frame_ms"] for s in stats if s["first_frame_ms"]]), 1),
         "frame_kb_mean": rnd(sum(s["bytes_total"] for s in stats) / max(sum(s["frames_total"] for s in stats), 1)
                              / 1024, 2),
+        # what each attendee's link carries: frames' bytes received per second over the window
+        "bytes_per_s_mean": rnd(sum(s["bytes_per_s"] for s in stats) / max(len(stats), 1), 0),
+        "bytes_per_s_max": rnd(max((s["bytes_per_s"] for s in stats), default=None), 0),
+        "room_mbps": rnd(sum(s["bytes_per_s"] for s in stats) * 8 / 1e6, 2),
         "connect_s": rnd(raw["connect_s"], 2),
         **raw["cpu"],
         "frames_per_s_total": rnd(total_fps, 1),
@@ -334,6 +182,10 @@ def _targets(r: dict[str, Any]) -> dict[str, bool]:
         "errors_0": r["errors"] == 0,
         "latency_p95_le_250ms": r["latency_p95_ms"] is not None and r["latency_p95_ms"] <= 250,
     }
+    if r.get("rate"):
+        t.update(fps_min_ge_10=r["fps_min"] >= 10, fairness_ge_0_8=(r["fairness"] or 0) >= 0.8,
+                 steps_per_s_min_ge_60=r["steps_per_s_min"] >= 60)
+        return t
     if r["sessions"] == 1:
         t["latency_p95_le_50ms"] = r["latency_p95_ms"] is not None and r["latency_p95_ms"] <= 50
     if r["sessions"] > 40:
@@ -345,13 +197,15 @@ def _targets(r: dict[str, Any]) -> dict[str, bool]:
 
 
 def summary_line(r: dict[str, Any]) -> str:
-    return (f"{r['sessions']:>3} sessions: fps min/med/max {r['fps_min']:5.1f}/{r['fps_median'] or 0:5.1f}/"
+    link = f" on {r['rate']}" if r.get("rate") else ""
+    return (f"{r['sessions']:>3} sessions{link}: fps min/med/max {r['fps_min']:5.1f}/{r['fps_median'] or 0:5.1f}/"
             f"{r['fps_max']:5.1f} (fair {r['fairness']}), gap p95 {r['gap_p95_ms']} ms, steps/s min "
             f"{r['steps_per_s_min']}, latency p50/p95 {r['latency_p50_ms']}/{r['latency_p95_ms']} ms "
             f"({r['latency_timeouts']} timeouts), errors {r['errors']}, server CPU {r.get('server_cpu_percent')}% "
             f"by process {r.get('server_cpu_by_process', [])[:2]}, sessions by worker "
             f"{r.get('sessions_by_worker')}; box {r.get('machine_cpu_busy_percent')}% of all CPUs), "
-            f"client CPU {r['client_cpu_percent']}%, "
+            f"client CPU {r['client_cpu_percent']}%, {r['frame_kb_mean']} KB a frame, "
+            f"{r['bytes_per_s_mean']} B/s per attendee (max {r['bytes_per_s_max']}), "
             f"loadavg {r['loadavg_start'][0] if r['loadavg_start'] else '?'}")
 
 
@@ -378,8 +232,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-compression", action="store_true", help="do not offer permessage-deflate")
     p.add_argument("--compare", action="store_true",
                    help="also run with BATCH_SESSIONS=0 (every session alone) and report batching_gain")
+    p.add_argument("--rate", help="run server and clients on a loopback held to this rate, e.g. 50mbit (root, tc)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     args = p.parse_args(argv)
+    if args.rate and args.url:
+        p.exit(2, "python -m bench.load: error: --rate starts its own server in a namespace; leave out --url\n")
+    if args.rate and not netns.inside():
+        try:
+            return netns.run_inside(args.rate, "bench.load", netns.without_rate(sys.argv[1:] if argv is None else argv))
+        except netns.RateError as err:
+            p.exit(2, f"python -m bench.load: error: {err}\n")
     if args.compare and args.url:
         p.exit(2, "python -m bench.load: error: --compare starts its own servers; leave out --url\n")
     if args.url and not args.url.startswith(("ws://127.0.0.1", "ws://localhost", "ws://[::1]")):
@@ -393,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         def one(env: dict[str, str] | None = None, n: int = n) -> dict[str, Any]:
             r = run_one(n, args.seconds, url=args.url, warmup=warmup, speed=args.speed, procs=args.client_procs,
                         compression=not args.no_compression, workers=args.workers, env=env)
+            r["rate"] = (netns.inside() or {}).get("rate")
             r["targets"] = _targets(r)
             return r
 
@@ -404,8 +267,9 @@ def main(argv: list[str] | None = None) -> int:
         results.append(r)
         if args.sweep:
             print(summary_line(r), file=sys.stderr, flush=True)
+    link = netns.inside()
     meta = {"benchmark": "load", "nproc": os.cpu_count(), "seconds": args.seconds, "warmup": warmup,
-            "speed": args.speed, "loadavg": loadavg()}
+            "speed": args.speed, "rate": link["rate"] if link else None, "loadavg": loadavg()}
     out = {**meta, "sweep": results} if args.sweep else {**meta, **results[0]}
     emit(out, args.json, summary)
     return 0

@@ -113,8 +113,9 @@ class WsSession:
 
 
 @contextmanager
-def ws_connect(client: TestClient, url: str = "/ws", **kwargs: Any) -> Iterator[WsSession]:
-    """Open an explorer session, read its hello, and on exit wait until the server has let it go.
+def ws_connect(client: TestClient, url: str = "/ws", ack: bool = True, **kwargs: Any) -> Iterator[WsSession]:
+    """Open an explorer session, read its hello, and on exit wait until the server has let it go. `ack=False`: a
+    client that does not acknowledge frames by itself (the test sends its acknowledgements).
 
     Waiting matters: TestClient cancels the app as soon as the block ends; a session still busy in its
     worker thread then surfaces as a CancelledError that belongs to the test harness, not the app.
@@ -122,7 +123,7 @@ def ws_connect(client: TestClient, url: str = "/ws", **kwargs: Any) -> Iterator[
     connections: set[Any] = client.app.state.connections  # type: ignore[attr-defined]
     before = set(connections)
     with client.websocket_connect(url, **kwargs) as ws:
-        session = WsSession(ws)
+        session = WsSession(ws, ack=ack)
         session.hello = session.next_text("hello")
         mine = set(connections) - before  # this session's server side
         try:

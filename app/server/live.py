@@ -149,15 +149,16 @@ class LiveSession:
         self._steps_log.clear()
 
     # ---- work -------------------------------------------------------------------------------------
-    def steps_per_tick(self) -> int:
-        """Steps the next tick takes: the speed while playing, else pending `step` requests; either way at
-        most the per-session rate cap's share of one tick, so `step 1000` is spread over ticks like play."""
+    def steps_per_tick(self, ticks: int = 1) -> int:
+        """Steps the next tick takes: the speed while playing (`ticks` times: a late tick stands for more than
+        one), else pending `step` requests; either way at most the per-session rate cap's share of the tick,
+        so `step 1000` is spread over ticks like play."""
         if self.session.diverged:
             return 0
-        cap = max(1, self.max_steps_per_second // max(self.fps, 1))
+        cap = max(1, self.max_steps_per_second // max(self.fps, 1)) * ticks
         if self.goto is not None:
             return min(self.goto - self.session.step_count, cap)
-        return min(self.speed if self.playing else self.pending_steps, cap)
+        return min(self.speed * ticks if self.playing else self.pending_steps, cap)
 
     @property
     def seeking(self) -> bool:
@@ -237,11 +238,13 @@ class LiveSession:
 
 @dataclass
 class Job:
-    """One session's part in a tick: whether it may send a frame now and whether it trains."""
+    """One session's part in a tick: whether it may send a frame now, whether it trains, and for how many tick
+    periods (more than one when the compute loop is behind: the run keeps its speed)."""
 
     live: LiveSession
     want_frame: bool
     train: bool = True
+    ticks: int = 1
 
 
 def tick_sessions(jobs: Sequence[Job], batch: bool = True, groups: list[int] | None = None) -> list[bytes | None]:
@@ -255,7 +258,7 @@ def tick_sessions(jobs: Sequence[Job], batch: bool = True, groups: list[int] | N
     """
     now = time.monotonic()
     frames: list[bytes | None] = [None] * len(jobs)
-    steps = [job.live.steps_per_tick() if job.train else 0 for job in jobs]
+    steps = [job.live.steps_per_tick(job.ticks) if job.train else 0 for job in jobs]
     training: dict[Hashable, list[int]] = {}
     for j, job in enumerate(jobs):
         if steps[j]:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .connection import Connection
 
 RETRY_SOON = 0.002  # seconds: a frame that is still leaving is looked at again this soon
+CATCH_UP = 2  # a late tick trains for up to this many tick periods: runs keep their speed while frames slow
 IDLE, RETRY, TICK = "idle", "retry", "tick"
 
 log = logging.getLogger(__name__)
@@ -131,11 +132,16 @@ class ComputeLoop:
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         period = 1.0 / self.fps_cap
-        next_tick = loop.time()
+        next_tick = last_tick = loop.time()
         while self.members:  # the next session to join starts the loop again
-            at_tick = loop.time() >= next_tick - RETRY_SOON
+            started = loop.time()
+            at_tick = started >= next_tick - RETRY_SOON
+            periods = 1
+            if at_tick:  # behind (a tick took longer than a period): train for the periods that passed, up to CATCH_UP
+                periods = min(CATCH_UP, max(1, round((started - last_tick) / period)))
+                last_tick = started
             try:
-                need = await self.pass_once(at_tick)
+                need = await self.pass_once(at_tick, periods)
             except Exception:  # the loop serves everybody: a bug is logged, never the end of it
                 log.exception("a compute loop pass failed")
                 need = TICK
@@ -158,8 +164,9 @@ class ComputeLoop:
         except TimeoutError:
             pass
 
-    async def pass_once(self, at_tick: bool) -> str:
+    async def pass_once(self, at_tick: bool, periods: int = 1) -> str:
         """Apply controls; on a tick, train and frame the due sessions; show changes of idle ones at once.
+        `periods`: the tick periods this tick stands for (more than one when the loop is behind).
 
         Returns when to look next: IDLE (when something happens), RETRY (soon: a frame is still leaving)
         or TICK (at the next tick: something trains).
@@ -182,9 +189,8 @@ class ComputeLoop:
             frame_free = conn.frame_task is None or conn.frame_task.done()
             if steps:
                 training = True
-                if not at_tick or not self._due(m, live):
-                    continue
-                jobs.append((m, Job(live, frame_free and conn.flow.may_send(now), True)))
+                if at_tick and self._due(m, live):  # a late tick trains for the periods it stands for
+                    jobs.append((m, Job(live, frame_free and conn.flow.may_send(now), True, periods)))
             elif live.dirty:
                 if not frame_free:
                     retry = True  # the last frame is still leaving

@@ -24,7 +24,8 @@ from tests.support.server import await_for
 
 HOST_CODE = "projector-42"
 ROOM_KEYS = {"sessions", "max_sessions", "workers", "fps_min", "fps_median", "steps_per_s_median",
-             "errors_last_minute", "refused_last_minute", "attendee_urls", "device", "warning"}
+             "errors_last_minute", "refused_last_minute", "attendee_urls", "device", "warning", "send_mbps",
+             "room_mbps", "ack_rtt_ms_median", "ack_rtt_ms_max"}
 TIMEOUT = 30.0
 
 
@@ -134,13 +135,15 @@ def test_room_counts_three_playing_clients_and_none_after_they_leave(monkeypatch
         try:
             async def all_playing() -> dict[str, Any] | None:
                 r = await room()
-                return r if r["playing"] == 3 and r["fps_min"] and r["steps_per_s_median"] else None
+                return r if r["playing"] == 3 and r["fps_min"] and r["steps_per_s_median"] and r["send_mbps"] else None
 
             seen = await await_for(all_playing, 30, "/api/room counting 3 playing sessions", 0.3)
             assert seen["sessions"] == 3 and sum(w["sessions"] for w in seen["workers"]) == 3, seen
             assert len(seen["workers"]) == 1 and seen["workers"][0]["cpu_percent"] > 0
             assert 0 < seen["fps_min"] <= seen["fps_median"] <= 31, seen
             assert seen["errors_last_minute"] == 0 and seen["refused_last_minute"] == 0
+            assert seen["ack_rtt_ms_median"] is not None and 0 < seen["ack_rtt_ms_median"] <= seen["ack_rtt_ms_max"]
+            assert seen["room_mbps"] is None  # no budget set
             print(f"\n3 sessions: {seen['fps_min']}–{seen['fps_median']} frames/s, "
                   f"{seen['steps_per_s_median']} steps/s, CPU {seen['workers'][0]['cpu_percent']} %")
         finally:

@@ -212,3 +212,18 @@ def test_a_page_that_never_acknowledges_gets_a_frame_each_floor_period() -> None
         assert len(conn.frames) == WINDOW + 1  # and then not again for another period
 
     asyncio.run(scenario())
+
+
+def test_a_late_tick_trains_for_the_periods_it_stands_for() -> None:
+    """Behind (a tick took two periods), a playing run trains twice its speed in that tick: it keeps its speed."""
+
+    async def scenario() -> None:
+        loop, _ = make_loop()
+        conn = FakeConnection()
+        join(loop, conn)
+        conn.live.playing = True
+        await loop.pass_once(at_tick=True, periods=2)
+        await settle()
+        assert conn.live.session.step_count == 2 * 3 and len(conn.frames) == 1
+
+    asyncio.run(scenario())

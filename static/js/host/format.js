@@ -18,6 +18,17 @@ export function ago(ms) {
   return s < 2 ? "now" : `${s} s ago`;
 }
 
+/** "12.4 Mbit/s", and "of 40" when the room has a budget (ROOM_MBPS). */
+export function network(room) {
+  const sent = room.send_mbps === null || room.send_mbps === undefined ? "–" : rate(room.send_mbps);
+  return room.room_mbps ? `${sent} of ${rate(room.room_mbps)}` : sent;
+}
+
+/** The acknowledgements' round trip: "38 ms" (median over attendees), "–" before any. */
+export function roundTrip(ms) {
+  return ms === null || ms === undefined || !Number.isFinite(ms) ? "–" : `${Math.round(ms)} ms`;
+}
+
 /** Every text the page shows for one answer, by element id. */
 export function roomTexts(room) {
   return {
@@ -34,6 +45,9 @@ export function roomTexts(room) {
     "room-device": String(room.device),
     "room-cpus": String(room.cpus),
     "room-fps-cap": String(room.fps_cap),
+    "room-send": network(room),
+    "room-rtt": roundTrip(room.ack_rtt_ms_median),
+    "room-rtt-max": roundTrip(room.ack_rtt_ms_max),
   };
 }
 
