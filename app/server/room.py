@@ -73,7 +73,7 @@ class Room:
         rtts = []
         for conn in list(self.connections):
             live: Any = getattr(conn, "live", None)
-            flow = getattr(conn, "flow", None)
+            flow: Any = getattr(conn, "flow", None)
             try:
                 received = flow.acked_frames if flow.acked_frames else flow.sent_frames  # a script may not ack
                 seen[conn] = (received, int(live.session.step_count), bool(live.playing), int(live.fps),
