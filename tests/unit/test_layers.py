@@ -54,3 +54,11 @@ def test_the_protocol_does_not_import_the_server(path: Path) -> None:
 def test_the_checker_sees_relative_imports() -> None:
     assert "app.engine.config" in imports(APP / "engine" / "session.py")
     assert "app.engine.session" in imports(APP / "protocol" / "frames.py")
+
+
+@pytest.mark.parametrize("path", modules("lessons"), ids=lambda p: p.name)
+def test_lessons_sit_on_the_engine_only(path: Path) -> None:
+    """Lessons are data checked against the engine's limits: no server, protocol or web framework in them."""
+    for name in imports(path):
+        assert not name.startswith(("app.server", "app.protocol")), f"{path.name} imports {name}"
+        assert name.split(".")[0] not in WEB, f"{path.name} imports {name}"
