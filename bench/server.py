@@ -16,7 +16,7 @@ from typing import Any
 
 from tests.support.server import APP_ENV, ServerProcess, cpu_seconds, process_tree
 
-NOT_INHERITED = ("HOST", "PORT", "WORKERS", "ACCESS_CODE", "LSE_REGISTRY_DIR")  # the bench decides these
+NOT_INHERITED = ("HOST", "PORT", "WORKERS", "ACCESS_CODE", "STATE_DIR")  # the bench decides these
 
 
 class Server(ServerProcess):

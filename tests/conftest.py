@@ -8,6 +8,7 @@ itself runs.
 from __future__ import annotations
 
 import json
+import os
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -29,6 +30,19 @@ from app.server.app import create_app
 from app.server.settings import Settings
 
 torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_state_in_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A test's server never keeps its room's state in the user's folder (the default STATE_DIR): each test app
+    names its own (make_client, fresh_settings, ServerProcess); this catches any that does not."""
+    saved = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("xdg-state"))
+    yield
+    if saved is None:
+        os.environ.pop("XDG_STATE_HOME", None)
+    else:
+        os.environ["XDG_STATE_HOME"] = saved
 
 RECV_TIMEOUT = 30.0  # seconds to wait for one server message before the test fails (never a hang)
 
@@ -142,9 +156,8 @@ def make_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cal
     clients: list[TestClient] = []
 
     def make(**overrides: Any) -> TestClient:
-        registry = tmp_path / f"sessions-{len(clients)}"
-        monkeypatch.setenv("LSE_REGISTRY_DIR", str(registry))  # each app counts its own sessions
-        settings = Settings(**{"device": "cpu", **overrides})
+        state = tmp_path / f"state-{len(clients)}"  # each app has a room store of its own
+        settings = Settings(**{"device": "cpu", "state_dir": str(state), **overrides})
         client = TestClient(create_app(settings))
         client.__enter__()
         clients.append(client)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
-import tempfile
 import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -23,14 +21,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..engine.bank import resolve_device
 from ..protocol.messages import CLOSE_GOING_AWAY
-from .capacity import SessionRegistry
 from .connection import explorer_socket
 from .flow import pace_every_second
 from .loop import Busy, ComputeLoop
 from .room import Room, sample_every_second
 from .routes import router
 from .settings import Settings
+from .sqlite_store import SqliteStore
 from .static import StaticFiles
+from .store import Store
 
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 64 * 1024  # the REST helpers take a few numbers; nothing needs more
@@ -167,7 +166,7 @@ def _close_sessions_on_signal(app: FastAPI) -> Callable[[], None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     torch.set_num_threads(settings.torch_threads)
-    registry_dir = os.environ.get("LSE_REGISTRY_DIR") or tempfile.mkdtemp(prefix="lse-sessions-")
+    store = Store(SqliteStore(settings.resolved_state_dir(), settings.max_sessions))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -176,8 +175,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         undo = _close_sessions_on_signal(app)
         tasks = [asyncio.create_task(sample_every_second(app.state.room))]  # the /host page's numbers
         if settings.room_mbps:
-            tasks.append(asyncio.create_task(pace_every_second(app.state.connections, app.state.registry,
-                                                               settings.room_mbps)))
+            tasks.append(asyncio.create_task(pace_every_second(app.state.connections, store, settings.room_mbps)))
         try:
             yield
         finally:
@@ -187,15 +185,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await close_sessions(app, SHUTDOWN_REASON)  # graceful shutdown: tell every client why
         await app.state.compute_loop.stop()
         app.state.executor.shutdown(wait=False, cancel_futures=True)
+        await store.close()
 
     app = FastAPI(title="Label Smoothing Explorer", docs_url=None, redoc_url=None, openapi_url=None,
                   lifespan=lifespan)
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=str(ROOT / "templates"))
-    app.state.registry = SessionRegistry(registry_dir, settings.max_sessions)
+    app.state.store = store
     app.state.executor = ThreadPoolExecutor(max_workers=settings.compute_threads, thread_name_prefix="train")
     app.state.connections = set()
-    app.state.room = Room(registry_dir, app.state.connections)
+    app.state.room = Room(store, app.state.connections)
     app.state.busy = Busy()
     app.state.compute_loop = ComputeLoop(app.state.executor, app.state.busy, fps_cap=settings.fps_cap,
                                          batch=bool(settings.batch_sessions))

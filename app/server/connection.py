@@ -13,7 +13,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import time
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
@@ -34,9 +36,11 @@ from .flow import AckError, FlowControl
 from .live import LiveSession
 from .loop import Busy, ComputeLoop
 from .settings import Settings
+from .store import Store, StoreDown
 
 __all__ = ["Busy", "Connection", "explorer_socket"]
 
+BROWSER_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")  # the page's random id (one answer per browser), as it may come
 GIVE_UP_AFTER = 40.0  # seconds a send may hang before the client counts as gone (a dead link, a lost laptop)
 # A client that leaves mid-send: the server may see any of these (starlette, uvicorn's ClientDisconnected).
 GONE = (WebSocketDisconnect, RuntimeError, OSError)
@@ -57,21 +61,33 @@ async def explorer_socket(ws: WebSocket) -> None:
         app.state.room.refused("code")
         await ws.close(CLOSE_POLICY, "an access code is needed: open the link the host gave you")
         return
-    ticket = app.state.registry.acquire()
+    store: Store = app.state.store
+    browser = browser_id(ws.query_params.get("browser"))
+    try:
+        ticket = await store.call("acquire", store.worker, store.pid, browser)
+    except StoreDown:  # the room store is away: this worker admits up to its share, the room catches up later
+        ticket = None if len(app.state.connections) >= settings.max_sessions else f"local-{uuid.uuid4().hex}"
     if ticket is None:
         n = settings.max_sessions
         app.state.room.refused("full")
         await ws.close(CLOSE_TRY_AGAIN, f"The explorer is full ({n}/{n}). Try again in a minute.")
         return
     conn = Connection(ws, settings, app.state.compute_loop)
+    conn.ticket, conn.browser = ticket, browser
     app.state.connections.add(conn)
     try:
         await conn.run()
     except (WebSocketDisconnect, OSError):
         pass  # the client left while we were talking to it (uvicorn's ClientDisconnected is an OSError)
     finally:
+        with contextlib.suppress(StoreDown):
+            await store.call("release", ticket)
         app.state.connections.discard(conn)
-        app.state.registry.release(ticket)
+
+
+def browser_id(given: str | None) -> str:
+    """The browser's id from the socket's ?browser= (a random id the page keeps), checked; a fresh one otherwise."""
+    return given if given and BROWSER_ID.fullmatch(given) else f"anon-{uuid.uuid4().hex}"
 
 
 class Connection:
@@ -85,6 +101,8 @@ class Connection:
         self.last_activity = time.monotonic()  # the last control (acknowledgements do not count: idle timeout)
         self.flow = FlowControl()
         self.flood_said = -1e9  # when the last "too many messages" error went out (one a second at most)
+        self.ticket = ""  # the session's place in the room store
+        self.browser = ""  # the page's id: one answer per browser
 
     async def run(self) -> None:
         config = RunConfig(device=self.settings.device)

@@ -19,7 +19,7 @@ import time
 from collections import deque
 from typing import Any
 
-from .capacity import SessionRegistry
+from .store import Store, StoreDown
 
 WINDOW = 2  # frames sent and not yet acknowledged, at most
 FLOOR_PERIOD = 1.0  # seconds: a client that does not acknowledge still gets a frame this often
@@ -131,13 +131,16 @@ class Pacer:
         return each
 
 
-async def pace_every_second(connections: set[Any], registry: SessionRegistry, room_mbps: float) -> None:
+async def pace_every_second(connections: set[Any], store: Store, room_mbps: float) -> None:
     """The worker's pacer (started by the app's lifespan when ROOM_MBPS is set): once a second, each connection's
-    share of the room's budget, from the server's open sessions (counted on a thread: a directory listing)."""
+    share of the room's budget, from the server's open sessions (the room store's count)."""
     pacer = Pacer(room_mbps)
     while True:
         try:
-            open_sessions = await asyncio.to_thread(registry.count)
+            try:
+                open_sessions = int(await store.call("count"))
+            except StoreDown:
+                open_sessions = len(connections)
             pacer.share([c.flow for c in list(connections)], open_sessions, time.monotonic())
         except Exception:  # a bug here must not take the sessions down: say so, keep pacing
             log.exception("sharing the room's budget failed")

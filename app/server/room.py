@@ -5,30 +5,29 @@ client that does not acknowledge), bytes sent and the acknowledgements' round tr
 flow control, flow.py), an error sent, a connection refused (hooks in connection.py, each one deque
 append on the worker's event loop, where every hook runs, so no lock). Once a second `Room.sample` turns
 those counts into rates over the last few seconds (per session: frames received, bytes sent and training
-steps per second; per worker: CPU) and writes them, a few hundred bytes of JSON, to `w-<pid>-<id>.json`
-beside the session registry's files (capacity.py). `Room.report` adds up the files of the live workers.
-docs/architecture.md, "The room".
+steps per second; per worker: CPU) and puts them, a few hundred bytes of JSON, in the room store (store.py,
+beside the sessions it admitted). `Room.report` adds up the numbers of the live workers. docs/architecture.md,
+"The room".
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
+import socket
 import statistics
 import time
-import uuid
 from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
-from .capacity import SessionRegistry, _alive, _remove
 from .settings import Settings
+from .store import Store, StoreDown
 
 SAMPLE_EVERY = 1.0  # seconds between samples (and stats files)
 WINDOW = 3.0  # seconds of samples a rate is taken over
-STALE_AFTER = 5.0  # a worker's file older than this is left out (the worker hangs, or has just gone)
+STALE_AFTER = 5.0  # a worker's numbers older than this are left out (the worker hangs, or has just gone)
 MINUTE = 60.0
 FALLING = 0.8  # frame rates are falling when the median session gets less than this share of the fps it asks
 BUSY = 75.0  # ... and it is the machine's doing when its CPUs are this busy (%), or the busiest worker is
@@ -45,9 +44,8 @@ def _median(values: list[float]) -> float | None:
 class Room:
     """One worker's counts and samples. `connections` is the app's set of open Connection objects."""
 
-    def __init__(self, directory: str, connections: set[Any]) -> None:
-        self.directory, self.connections = directory, connections
-        self.file = os.path.join(directory, f"w-{os.getpid()}-{uuid.uuid4().hex[:8]}.json")
+    def __init__(self, store: Store, connections: set[Any]) -> None:
+        self.store, self.connections = store, connections
         self.errors: deque[float] = deque(maxlen=MAX_EVENTS)  # when an error message went to a client
         self.refusals: deque[tuple[float, str]] = deque(maxlen=MAX_EVENTS)
         # (time, CPU seconds of this process, the machine's (busy, all) CPU ticks,
@@ -109,6 +107,8 @@ class Room:
         for _, reason in self.refusals:
             refused[reason] = refused.get(reason, 0) + 1
         self.latest = {
+            "worker": self.store.worker,
+            "host": socket.gethostname(),
             "pid": os.getpid(),
             "time": time.time(),
             "sessions": len(self.connections),
@@ -121,43 +121,21 @@ class Room:
         }
         return self.latest
 
-    def write(self, stats: dict[str, Any]) -> None:
-        """A sample as this worker's stats file (written aside, then renamed: readers never see half a file)."""
-        part = self.file + ".part"
-        with open(part, "w") as fh:
-            json.dump(stats, fh)
-        os.replace(part, self.file)
+    async def publish(self) -> None:
+        """This worker's numbers into the room store (a store that is away: tried again next second)."""
+        await self.store.call("put_stats", self.store.worker, self.store.pid, self.sample())
 
-    def remove(self) -> None:
-        _remove(self.file)
-
-    # ---- the room: every worker -------------------------------------------------------------------------
-    def others(self) -> list[dict[str, Any]]:
-        """The latest stats of the other live workers of this server, from their files."""
-        out = []
-        for name in os.listdir(self.directory):
-            path = os.path.join(self.directory, name)
-            if not (name.startswith("w-") and name.endswith(".json")) or path == self.file:
-                continue
-            if not _alive(int(name.split("-")[1])):
-                _remove(path)
-                continue
-            try:
-                with open(path) as fh:
-                    stats = json.load(fh)
-            except (OSError, ValueError):
-                continue  # gone between listing and reading
-            if isinstance(stats, dict) and time.time() - float(stats.get("time", 0)) < STALE_AFTER:
-                out.append(stats)
-        return out
-
-    async def report(self, registry: SessionRegistry, settings: Settings, device: str,
-                     attendee_urls: list[str], notes: list[str]) -> dict[str, Any]:
-        """What /api/room answers and /host shows. The files are read on a thread: a slow disk must not
-        hold up the sessions that share this event loop."""
+    async def report(self, settings: Settings, device: str, attendee_urls: list[str], notes: list[str]
+                     ) -> dict[str, Any]:
+        """What /api/room answers and /host shows: this worker's numbers now, the others' from the room store
+        (read on its thread: a slow disk or network must not hold up the sessions that share this event loop)."""
         own = self.sample()
-        others, sessions = await asyncio.to_thread(lambda: (self.others(), registry.count()))
-        workers = sorted([own, *others], key=lambda w: int(w["pid"]))
+        try:
+            others = [w for w in await self.store.call("stats", STALE_AFTER) if w.get("worker") != self.store.worker]
+            sessions = int(await self.store.call("count"))
+        except StoreDown:
+            others, sessions = [], len(self.connections)
+        workers = sorted([own, *others], key=lambda w: (str(w.get("host", "")), int(w["pid"])))
         fps = [f for w in workers for f in w["fps"]]
         asked = [a for w in workers for a in w["fps_asked"]]
         refused = {reason: sum(int(w["refused"].get(reason, 0)) for w in workers) for reason in REFUSALS}
@@ -168,8 +146,8 @@ class Room:
         return {
             "sessions": sessions,
             "max_sessions": settings.max_sessions,
-            "workers": [{"pid": w["pid"], "sessions": w["sessions"], "cpu_percent": w["cpu_percent"]}
-                        for w in workers],
+            "workers": [{"pid": w["pid"], "host": w.get("host"), "sessions": w["sessions"],
+                         "cpu_percent": w["cpu_percent"]} for w in workers],
             "cpus": len(os.sched_getaffinity(0)),
             "playing": len(fps),
             "fps_cap": settings.fps_cap,
@@ -225,17 +203,13 @@ def machine_ticks() -> tuple[int, int]:
 
 
 async def sample_every_second(room: Room) -> None:
-    """The worker's sampler (started by the app's lifespan): sample on the event loop, write the stats file on
-    a thread (a slow disk never holds up the loop), sleep; at the end the file goes. A failed write (a full
-    disk) is tried again next second; the sessions never notice."""
-    try:
-        while True:
-            try:
-                await asyncio.to_thread(room.write, room.sample())  # sampled here, written on a thread
-            except OSError:
-                pass
-            except Exception:  # a bug here must not take anything else down: say so, keep sampling
-                log.exception("sampling the room's numbers failed")
-            await asyncio.sleep(SAMPLE_EVERY)
-    finally:
-        room.remove()
+    """The worker's sampler (started by the app's lifespan): sample on the event loop, put the numbers in the
+    room store on its thread, sleep. A store that is away is tried again next second; the sessions never notice."""
+    while True:
+        try:
+            await room.publish()
+        except StoreDown:
+            pass
+        except Exception:  # a bug here must not take anything else down: say so, keep sampling
+            log.exception("sampling the room's numbers failed")
+        await asyncio.sleep(SAMPLE_EVERY)

@@ -16,6 +16,7 @@ from ..engine.loss import CONVENTION, calculate
 from ..engine.scenarios import SCENARIOS
 from .access import COOKIE, HOST_COOKIE, host_ok, host_refusal, token_ok
 from .join import attendee_urls, qr_svg
+from .store import StoreDown
 
 router = APIRouter()
 VENDOR_PLOTLY = "vendor/plotly-cartesian-4.1.1.min.js"
@@ -70,7 +71,7 @@ async def healthz(request: Request) -> dict[str, Any]:
         "status": "ok",
         "version": __version__,
         "device": state.device,
-        "sessions": state.registry.count(),
+        "sessions": await _sessions(request),
         "max_sessions": state.settings.max_sessions,
         "busy_threads": state.busy.value,  # training jobs running in this worker now
         "batch_sessions": bool(state.settings.batch_sessions),
@@ -79,11 +80,19 @@ async def healthz(request: Request) -> dict[str, Any]:
     }
 
 
+async def _sessions(request: Request) -> int:
+    """Open sessions across the server's workers (the room store's count; this worker's own while it is away)."""
+    try:
+        return int(await request.app.state.store.call("count"))
+    except StoreDown:
+        return len(request.app.state.connections)
+
+
 async def _room(request: Request) -> dict[str, Any]:
     """The room's numbers (app/server/room.py) and the attendee links as this request's browser can share them."""
     state = request.app.state
     urls, notes = attendee_urls(state.settings, request.headers.get("host"), request.url.scheme)
-    return dict(await state.room.report(state.registry, state.settings, state.device, urls, notes))
+    return dict(await state.room.report(state.settings, state.device, urls, notes))
 
 
 @router.get("/host", response_class=HTMLResponse)

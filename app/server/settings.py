@@ -49,6 +49,9 @@ class Settings:
     # the room's network budget in Mbit/s for all the frames the server sends, shared evenly by the attendees;
     # 0 (unset): no cap, each page's acknowledgements pace its frames (docs/protocol.md, flow control)
     room_mbps: float = field(default=0.0, metadata=_env("ROOM_MBPS", 0, 100_000))
+    # where the room's state lives (sessions, the lesson's step, answers, results): an embedded database that
+    # every worker shares and a restart keeps; empty: $XDG_STATE_HOME (or ~/.local/state)/label-smoothing-explorer
+    state_dir: str = field(default="", metadata=_env("STATE_DIR"))
     torch_threads: int = 1  # tiny models are overhead-bound: one thread per worker
     warm_up: bool = False  # the real server trains a throwaway session at start, so the first visitor waits less
 
@@ -74,6 +77,13 @@ class Settings:
             if overrides.get(f.name) is not None:
                 values[f.name] = _check(f, overrides[f.name], "--" + f.name.replace("_", "-"))
         return cls(**values)
+
+    def resolved_state_dir(self) -> str:
+        """STATE_DIR, or the per-user state folder when it is not set."""
+        if self.state_dir:
+            return self.state_dir
+        base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+        return os.path.join(base, "label-smoothing-explorer")
 
     def resolved_workers(self) -> int:
         """Worker processes: WORKERS, or one per CPU this process may run on (respects a cpuset limit)."""

@@ -5,16 +5,16 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import shutil
 import signal
 import socket
+import sqlite3
 import sys
-import tempfile
 
 from ..engine.bank import resolve_device
 from ..engine.config import MAX_MESSAGE_BYTES
 from .join import ALL, attendee_urls, is_loopback_name
 from .settings import Settings
+from .sqlite_store import SqliteStore
 
 
 class ServeError(Exception):
@@ -32,27 +32,26 @@ def serve(args: argparse.Namespace) -> int:
         raise ServeError(str(err)) from None
     workers = settings.resolved_workers()
     # worker processes rebuild the settings from the environment: pass every flag through it
+    state_dir = settings.resolved_state_dir()
     os.environ.update(HOST=settings.host, PORT=str(settings.port), WORKERS=str(workers), DEVICE=settings.device,
-                      BATCH_SESSIONS=str(settings.batch_sessions))
-    registry = tempfile.mkdtemp(prefix="lse-sessions-")
-    os.environ["LSE_REGISTRY_DIR"] = registry
+                      BATCH_SESSIONS=str(settings.batch_sessions), STATE_DIR=state_dir)
+    try:
+        SqliteStore(state_dir, settings.max_sessions).close()  # the room's state can be kept there
+    except (OSError, sqlite3.Error) as err:
+        raise ServeError(f"STATE_DIR {state_dir}: the room's state cannot be kept there ({err})") from None
     try:
         _probe(settings.host, settings.port)
     except OSError as err:
-        shutil.rmtree(registry, ignore_errors=True)
         raise ServeError(f"cannot listen on {settings.host}:{settings.port}: {err.strerror}") from None
     print(f"Label Smoothing Explorer on http://{settings.host}:{settings.port} "
           f"({workers} worker{'s' if workers > 1 else ''}, device {settings.device})", flush=True)
     print("\n".join(welcome(settings)), flush=True)
-    try:
-        if workers == 1:
-            _run_worker(settings.host, settings.port, reuse_port=False)
-        elif sys.platform == "linux":
-            _supervise(settings.host, settings.port, workers)
-        else:  # no kernel load balancing across sockets: uvicorn's shared-socket workers
-            uvicorn.run(APP, factory=True, host=settings.host, port=settings.port, workers=workers, **UVICORN)
-    finally:
-        shutil.rmtree(registry, ignore_errors=True)
+    if workers == 1:
+        _run_worker(settings.host, settings.port, reuse_port=False)
+    elif sys.platform == "linux":
+        _supervise(settings.host, settings.port, workers)
+    else:  # no kernel load balancing across sockets: uvicorn's shared-socket workers
+        uvicorn.run(APP, factory=True, host=settings.host, port=settings.port, workers=workers, **UVICORN)
     return 0
 
 

@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 from app.server.app import create_app
 from app.server.settings import Settings
-from tests.support.inprocess import ThreadServer
+from tests.support.inprocess import ThreadServer, fresh_settings
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +24,6 @@ def server() -> Iterator[ThreadServer]:
 @pytest.fixture(scope="module")
 def http() -> Iterator[TestClient]:
     """The app behind a TestClient that turns server exceptions into 500 answers, as a browser sees them."""
-    with TestClient(create_app(Settings(device="cpu")), raise_server_exceptions=False) as client:
+    with TestClient(create_app(fresh_settings()), raise_server_exceptions=False) as client:
         yield client
 

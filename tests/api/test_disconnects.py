@@ -68,12 +68,13 @@ def test_a_killed_client_process_frees_its_session(proc_server: ServerProcess) -
 
 def test_a_reader_that_stops_reading_neither_grows_memory_nor_holds_up_the_others(
         proc_server: ServerProcess) -> None:
-    """Its session stops training once its buffers are full (the server idles), another client beside it gets
-    its frames, and memory stays flat (frame rates are printed; bench/lifecycle.py compares them)."""
+    """Its session trains on at its own speed (training never waits for the network), another client beside it gets
+    its frames, and memory stays flat: frames wait for acknowledgements it never sends (frame rates are printed;
+    bench/lifecycle.py compares them)."""
     fig = wire.stalled_reader_run(proc_server, readers=2, frames=60)
     print(f"stalled reader: {fig}")
     assert fig["rss_after_mb"] - fig["rss_before_mb"] < 50, fig
-    assert fig["stalled_sessions_at_end"] == 2, fig  # stalled, not dropped: well within GIVE_UP_AFTER
+    assert fig["stalled_sessions_early"] == 2, fig  # held, not dropped: well within GIVE_UP_AFTER
 
 
 def test_a_client_that_takes_nothing_is_let_go(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -49,7 +49,7 @@ def test_the_distill_control_starts_the_lab(connect: Connect) -> None:
 def test_play_runs_the_teachers_then_the_students_then_stops(connect: Connect) -> None:
     with connect() as s:
         start(s)
-        s.send({"type": "set", "speed": 5})
+        s.send({"type": "set", "speed": 1})  # a step a tick: frames of both phases whatever the reader's pace
         s.send({"type": "play"})
         phases = []
         frame = s.next_frame(lambda f: f["step"] > 0)

@@ -19,6 +19,8 @@ from app.protocol.client import ExplorerClient
 from app.server.flow import FlowControl
 from app.server.room import Room, falling_warning, machine_ticks
 from app.server.settings import Settings
+from app.server.sqlite_store import SqliteStore
+from app.server.store import Store
 from tests.support.inprocess import ThreadServer
 from tests.support.server import await_for
 
@@ -111,8 +113,6 @@ def test_a_host_code_equal_to_the_access_code_or_unfit_for_a_link_is_refused_in_
 
 # ---- what it counts ---------------------------------------------------------------------------------------
 def test_room_counts_three_playing_clients_and_none_after_they_leave(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("LSE_REGISTRY_DIR", raising=False)  # a registry of its own
-
     stop = asyncio.Event()
 
     async def drain(c: ExplorerClient) -> None:
@@ -219,7 +219,7 @@ def test_room_rates_come_from_the_counts_over_the_window(tmp_path: Any, monkeypa
     a, b, paused, reset = _session(0, 0), _session(0, 500), _session(0, 10, playing=False), _session(0, 900)
     script = _session(0, 0)
     conns: set[Any] = {a, b, paused, reset, script}
-    room = Room(str(tmp_path), conns)
+    room = Room(Store(SqliteStore(tmp_path, 100)), conns)
     room.sample()
     clock[0] += 2.0
     _deliver(a, 40)
@@ -329,6 +329,6 @@ def test_the_qr_reader_in_this_test_can_fail() -> None:
 def test_a_session_without_a_live_training_yet_is_counted_without_rates(tmp_path: Any) -> None:
     """A connection whose session is still being built (no `live` yet) is a session, with no rate."""
     starting = type("Conn", (), {"live": None})()
-    room = Room(str(tmp_path), {starting, _session(0, 0)})
+    room = Room(Store(SqliteStore(tmp_path, 100)), {starting, _session(0, 0)})
     stats = room.sample()
     assert stats["sessions"] == 2 and stats["fps"] == []

@@ -15,9 +15,8 @@ import websockets
 from starlette.testclient import TestClient
 
 from app.server.app import create_app
-from app.server.settings import Settings
 from tests.support import wire
-from tests.support.inprocess import ThreadServer
+from tests.support.inprocess import ThreadServer, fresh_settings
 from tests.support.server import REPO
 
 
@@ -152,7 +151,7 @@ def test_huge_bodies_are_refused_before_they_are_read(http: TestClient) -> None:
 
 
 def test_an_unexpected_error_is_logged_and_answered_plainly(caplog: pytest.LogCaptureFixture) -> None:
-    app = create_app(Settings(device="cpu"))
+    app = create_app(fresh_settings())
 
     @app.get("/boom")
     async def boom() -> None:

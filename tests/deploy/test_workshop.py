@@ -114,7 +114,7 @@ def test_training_rate_is_capped_per_session(make_client: Callable[..., Any], op
 # ---- session cap across workers --------------------------------------------------------------------------
 
 def worker_pids(server: ServerProcess) -> set[int]:
-    return {int(name.split("-")[1]) for name in server.session_files()}
+    return set(server.session_pids())
 
 
 def test_session_cap_holds_across_workers(start_server: Callable[..., ServerProcess]) -> None:
@@ -133,10 +133,10 @@ def test_session_cap_holds_across_workers(start_server: Callable[..., ServerProc
                 if len(worker_pids(server)) == 2:
                     break
                 await clients.pop(0).__aexit__(None, None, None)
-                await await_for(lambda: asyncio.to_thread(lambda: len(server.session_files()) == 2), 10,
+                await await_for(lambda: asyncio.to_thread(lambda: len(server.session_pids()) == 2), 10,
                                 "the closed session leaving the registry")
                 clients.append(await open_client())
-            assert len(worker_pids(server)) == 2, f"all sessions stayed in one worker: {server.session_files()}"
+            assert len(worker_pids(server)) == 2, f"all sessions stayed in one worker: {server.session_pids()}"
 
             # every worker answers /healthz with the server-wide count
             for _ in range(8):

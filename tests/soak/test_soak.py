@@ -73,9 +73,9 @@ def test_1000_connect_disconnect_cycles_leave_nothing_behind() -> None:
 
 @pytest.mark.slow
 def test_five_stalled_readers_held_past_the_give_up_time() -> None:
-    """Five clients that never read, with ordinary frames (their buffers take a while to fill), held 75 s:
-    the server idles, the others get their frames (the rates are printed), memory stays flat, and once their
-    sends have hung for GIVE_UP_AFTER (40 s) the stalled sessions are let go."""
+    """Five clients that never read, with ordinary frames (their buffers take a while to fill), held 75 s: their
+    runs train on, the others get their frames (the rates are printed), memory stays flat, and once their sends
+    have hung for GIVE_UP_AFTER (40 s) the stalled sessions are let go."""
     with ServerProcess(workers=1) as srv:
         fig = wire.stalled_reader_run(srv, readers=5, frames=300, display_points=300, hold=75.0)
         print(f"\nstalled readers soak: {json.dumps(fig)}")

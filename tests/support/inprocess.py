@@ -7,8 +7,10 @@ app/server/supervisor.py gives it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import socket
+import tempfile
 import threading
 from typing import Any, cast
 
@@ -39,11 +41,23 @@ class Recorder(logging.Handler):
         return [f"{r.name}: {r.getMessage()}" for r in self.records]
 
 
+def fresh_settings(**overrides: Any) -> Settings:
+    """Settings for a test's app (CPU) with a room store of its own in a fresh temporary folder, unless given."""
+    overrides.setdefault("device", "cpu")
+    if not overrides.get("state_dir"):
+        overrides["state_dir"] = tempfile.mkdtemp(prefix="lse-state-")
+    return Settings(**overrides)
+
+
 class ThreadServer(Local):
-    """`log` records what the app logged at WARNING and above (the app's logger, not uvicorn's)."""
+    """`log` records what the app logged at WARNING and above (the app's logger, not uvicorn's). Settings
+    without a STATE_DIR get a room store of their own (fresh_settings)."""
 
     def __init__(self, settings: Settings | None = None) -> None:
-        self.app = create_app(settings or Settings(device="cpu"))
+        settings = settings or Settings(device="cpu")
+        if not settings.state_dir:
+            settings = dataclasses.replace(settings, state_dir=tempfile.mkdtemp(prefix="lse-state-"))
+        self.app = create_app(settings)
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.port = int(self.sock.getsockname()[1])

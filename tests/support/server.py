@@ -4,8 +4,8 @@
         server.healthz(); server.http; server.ws; server.output()
 
 `ServerProcess` starts the server in its own process group (so its uvicorn workers go with it), bound to
-127.0.0.1, with TMPDIR pointing into a folder of its own (the session registry `lse-sessions-*` is created
-there, and the server's output goes to `server.log` beside it), and waits until /healthz answers "ok".
+127.0.0.1, with TMPDIR pointing into a folder of its own (its room store, STATE_DIR, is `state/` there, unless
+`env` names another, and the server's output goes to `server.log` beside it), and waits until /healthz answers "ok".
 The app's settings come from the environment as in a container: every variable the app reads (HOST,
 PORT, WORKERS, DEVICE, MAX_SESSIONS, ...) is cleared from the caller's environment first, so a server runs
 with only what it is given; DEVICE is "cpu" unless told otherwise. `stop()` sends SIGTERM (as `docker stop`
@@ -26,6 +26,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -40,12 +41,23 @@ START_TIMEOUT = 90.0  # seconds for a server to answer /healthz (torch import on
 STOP_TIMEOUT = 20.0  # seconds a server has to exit after SIGTERM before it is killed
 # Every variable the app reads (app/server/settings.py, and the registry the supervisor hands its workers).
 APP_ENV = ("HOST", "PORT", "WORKERS", "DEVICE", "MAX_SESSIONS", "FPS_CAP", "MAX_STEPS_PER_SECOND",
-           "IDLE_TIMEOUT", "ACCESS_CODE", "HOST_CODE", "COMPUTE_THREADS", "BATCH_SESSIONS", "LSE_REGISTRY_DIR")
+           "IDLE_TIMEOUT", "ACCESS_CODE", "HOST_CODE", "COMPUTE_THREADS", "BATCH_SESSIONS", "ROOM_MBPS", "STATE_DIR",
+           "XDG_STATE_HOME")
 CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 T = TypeVar("T")
 
 
 # ---- small helpers ---------------------------------------------------------------------------------------
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -211,7 +223,7 @@ class ServerProcess(Local):
 
     def environment(self) -> dict[str, str]:
         environ = {k: v for k, v in os.environ.items() if k not in APP_ENV}
-        environ.update(PYTHONUNBUFFERED="1", TMPDIR=str(self.tmpdir))
+        environ.update(PYTHONUNBUFFERED="1", TMPDIR=str(self.tmpdir), STATE_DIR=str(self.tmpdir / "state"))
         if self.device is not None:
             environ["DEVICE"] = self.device
         environ.update(self.env)
@@ -267,16 +279,19 @@ class ServerProcess(Local):
         """The server process and all its descendants (the uvicorn workers)."""
         return process_tree(self.proc.pid) if self.proc is not None else []
 
-    def session_files(self) -> list[str]:
-        """Registry entries `s-<worker pid>-<id>` of the open sessions (app/server/capacity.py)."""
-        return sorted(p.name for p in self.tmpdir.glob("lse-sessions-*/s-*"))
+    def session_pids(self) -> list[int]:
+        """The worker pid of each open session, as the room store holds them (app/server/sqlite_store.py)."""
+        path = Path(self.env.get("STATE_DIR", self.tmpdir / "state")) / "room.sqlite3"
+        if not path.exists():
+            return []
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)) as db:
+            return sorted(pid for (pid,) in db.execute("SELECT pid FROM sessions") if _alive(pid))
 
     def sessions_by_worker(self) -> list[int]:
-        """Open sessions per worker process, busiest first (from the session registry)."""
-        counts: dict[str, int] = {}
-        for name in self.session_files():
-            worker = name.split("-")[1]
-            counts[worker] = counts.get(worker, 0) + 1
+        """Open sessions per worker process, busiest first (from the room store)."""
+        counts: dict[int, int] = {}
+        for pid in self.session_pids():
+            counts[pid] = counts.get(pid, 0) + 1
         return sorted(counts.values(), reverse=True)
 
     def rss_mb(self) -> float:
