@@ -24,11 +24,14 @@ class Catalog:
         return list(self.lessons)
 
 
-def load(directory: Path = DATA) -> Catalog:
-    """Every lesson file in `directory`; LessonError (file, step, field) on the first bad one."""
-    lessons = []
-    for path in sorted(directory.glob("*.toml")):
-        source = f"lessons/{path.name}"
+def load(directory: Path = DATA, extra: Path | None = None) -> Catalog:
+    """Every lesson file in `directory` (the package's), then in `extra` (LESSONS_DIR: a teacher's own); LessonError
+    (file, step, field) on the first bad one, or for a name both have."""
+    lessons: list[Lesson] = []
+    for path in [*sorted(directory.glob("*.toml")), *(sorted(extra.glob("*.toml")) if extra else [])]:
+        source = f"lessons/{path.name}" if path.parent == directory else str(path)
+        if any(lesson.name == path.stem for lesson in lessons):
+            raise LessonError(source, None, "", f"a lesson named {path.stem!r} is there already")
         raw = path.read_bytes()
         if len(raw) > MAX_FILE_BYTES:
             raise LessonError(source, None, "", f"the file is over {MAX_FILE_BYTES // 1024} KB")

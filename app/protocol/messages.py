@@ -139,6 +139,33 @@ class Distill(Message):
         return {k: v for k, v in self.model_dump(exclude={"type", "config"}).items() if v is not None}
 
 
+class Answer(Message):
+    """An attendee's answer to the lesson step the room is at (docs/protocol.md, "Lessons")."""
+
+    type: Literal["answer"]
+    step: int = Field(ge=1, le=1_000, description="the step answered, as the room counts them (1-based)")
+    value: Annotated[str, Field(max_length=200)] | Annotated[float, Field(allow_inf_nan=False)]
+
+
+class Follow(Message):
+    """Follow the host's pace (on), or explore on one's own (off)."""
+
+    type: Literal["follow"]
+    on: bool
+
+
+ROOM_TYPES = ("answer", "follow")
+_ROOM = TypeAdapter(Annotated[Answer | Follow, Field(discriminator="type")])
+
+
+def parse_room(data: dict[str, Any]) -> Answer | Follow:
+    """Validate an `answer` or `follow` message or raise ControlError with a clear message."""
+    try:
+        return _ROOM.validate_python(data)
+    except ValidationError as err:
+        raise ControlError(f"bad {data.get('type')!r} message: {describe(err)}") from None
+
+
 Control = Annotated[Play | Pause | Step | Set | Reset | Sweep | Distill | Goto | Inspect, Field(discriminator="type")]
 _CONTROL = TypeAdapter(Control)
 CONTROL_TYPES = ("play", "pause", "step", "set", "reset", "sweep", "distill", "goto", "inspect")
@@ -165,7 +192,10 @@ def describe(err: ValidationError) -> str:
     """A pydantic error in a user's words: which field, what was wrong, what is allowed."""
     parts = []
     for e in err.errors()[:3]:
-        path = [str(p) for p in e["loc"] if str(p) not in CONTROL_TYPES and not str(p).startswith("function-")]
+        loc_parts = [str(p) for p in e["loc"]]
+        if loc_parts and loc_parts[0] in CONTROL_TYPES + ROOM_TYPES:
+            loc_parts = loc_parts[1:]  # the message's type: the tag pydantic puts first
+        path = [p for p in loc_parts if not p.startswith("function-")]
         loc = ".".join(path)
         msg = e["msg"].removeprefix("Value error, ")
         ctx = e.get("ctx") or {}

@@ -20,9 +20,13 @@ from fastapi.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..engine.bank import resolve_device
+from ..lessons import Catalog
+from ..lessons import load as load_lessons
 from ..protocol.messages import CLOSE_GOING_AWAY
+from .classroom import Classroom
 from .connection import explorer_socket
 from .flow import pace_every_second
+from .lesson_routes import router as lesson_router
 from .loop import Busy, ComputeLoop
 from .room import Room, sample_every_second
 from .routes import router
@@ -66,6 +70,27 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class HeadAsGet:
+    """HEAD is answered as GET without a body (uptime checkers and link previews send HEAD; the routes are GET)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if not message.get("more_body", False):
+                    await send({"type": "http.response.body", "body": b""})
+                return
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
 
 
 class BodyLimit:
@@ -163,7 +188,7 @@ def _close_sessions_on_signal(app: FastAPI) -> Callable[[], None]:
     return undo
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, catalog: Catalog | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     torch.set_num_threads(settings.torch_threads)
     store = Store(SqliteStore(settings.resolved_state_dir(), settings.max_sessions))
@@ -173,7 +198,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.warm_up:  # first-use costs (allocator, kernels, sklearn imports) before anyone waits
             await asyncio.get_running_loop().run_in_executor(app.state.executor, _warm_up, settings, static)
         undo = _close_sessions_on_signal(app)
-        tasks = [asyncio.create_task(sample_every_second(app.state.room))]  # the /host page's numbers
+        tasks = [asyncio.create_task(sample_every_second(app.state.room)),  # the /host page's numbers
+                 asyncio.create_task(app.state.classroom.watch())]  # the room's lesson
         if settings.room_mbps:
             tasks.append(asyncio.create_task(pace_every_second(app.state.connections, store, settings.room_mbps)))
         try:
@@ -195,16 +221,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.executor = ThreadPoolExecutor(max_workers=settings.compute_threads, thread_name_prefix="train")
     app.state.connections = set()
     app.state.room = Room(store, app.state.connections)
+    app.state.catalog = catalog if catalog is not None else load_lessons(
+        extra=Path(settings.lessons_dir) if settings.lessons_dir else None)
+    app.state.classroom = Classroom(store, app.state.catalog, app.state.connections)
     app.state.busy = Busy()
     app.state.compute_loop = ComputeLoop(app.state.executor, app.state.busy, fps_cap=settings.fps_cap,
                                          batch=bool(settings.batch_sessions))
     app.state.shutting_down = False
     app.state.device = resolve_device(settings.device).type
     app.include_router(router)
+    app.include_router(lesson_router)
     app.add_api_websocket_route("/ws", explorer_socket)
     static = StaticFiles(ROOT / "static")
     app.mount("/static", static, name="static")
     app.add_middleware(BodyLimit)
+    app.add_middleware(HeadAsGet)
     app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(RequestValidationError)

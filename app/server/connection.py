@@ -28,10 +28,14 @@ from ..protocol.messages import (
     CLOSE_POLICY,
     CLOSE_TRY_AGAIN,
     RATE_LIMITED,
+    ROOM_TYPES,
+    Answer,
     ControlError,
     parse_control,
+    parse_room,
 )
 from .access import origin_allowed, token_ok
+from .classroom import Classroom
 from .flow import AckError, FlowControl
 from .live import LiveSession
 from .loop import Busy, ComputeLoop
@@ -72,7 +76,7 @@ async def explorer_socket(ws: WebSocket) -> None:
         app.state.room.refused("full")
         await ws.close(CLOSE_TRY_AGAIN, f"The explorer is full ({n}/{n}). Try again in a minute.")
         return
-    conn = Connection(ws, settings, app.state.compute_loop)
+    conn = Connection(ws, settings, app.state.compute_loop, app.state.classroom)
     conn.ticket, conn.browser = ticket, browser
     app.state.connections.add(conn)
     try:
@@ -91,8 +95,8 @@ def browser_id(given: str | None) -> str:
 
 
 class Connection:
-    def __init__(self, ws: WebSocket, settings: Settings, loop: ComputeLoop) -> None:
-        self.ws, self.settings, self.loop = ws, settings, loop
+    def __init__(self, ws: WebSocket, settings: Settings, loop: ComputeLoop, classroom: Classroom) -> None:
+        self.ws, self.settings, self.loop, self.classroom = ws, settings, loop, classroom
         self.live: LiveSession | None = None
         self.pending: list[Any] = []  # validated controls the compute loop has not applied yet
         self.send_lock = asyncio.Lock()
@@ -103,12 +107,17 @@ class Connection:
         self.flood_said = -1e9  # when the last "too many messages" error went out (one a second at most)
         self.ticket = ""  # the session's place in the room store
         self.browser = ""  # the page's id: one answer per browser
+        self.following = True  # follows the host's pace in a lesson (the page's "explore on my own" turns it off)
+        self.assigned_eps: float | None = None  # the ε the room's sweep gave this attendee
+        self.texts: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
         config = RunConfig(device=self.settings.device)
         self.live = await self.loop.compute(lambda: LiveSession(
             config, fps_cap=self.settings.fps_cap, max_steps_per_second=self.settings.max_steps_per_second))
+        self.live.room_paused = self.classroom.state.paused and self.classroom.lesson is not None
         await self.send_text({**self.live.state(), "type": "hello"})
+        await self.send_text(self.classroom.message(self))  # a late joiner lands where the room is
         self.loop.join(self)
         receiver = asyncio.create_task(self.receive())
         watchdog = asyncio.create_task(self.watch())
@@ -187,6 +196,13 @@ class Connection:
                 if isinstance(data, dict) and data.get("type") == "ack":
                     self.acknowledge(data, now, strict=True)
                     continue
+                if isinstance(data, dict) and data.get("type") in ROOM_TYPES:
+                    room = parse_room(data)
+                    if isinstance(room, Answer):
+                        await self.classroom.answer(self, room.step, room.value)
+                    else:
+                        await self.classroom.follow(self, room.on)
+                    continue
                 self.pending.append(parse_control(data))
                 self.loop.poke()
             except (ControlError, AckError) as err:
@@ -219,6 +235,17 @@ class Connection:
         if self.live is not None and self.live.dirty and not self.live.steps_per_tick():
             self.loop.poke()  # a change waits for the window: show it now
         return True
+
+    def spawn_text(self, payload: dict[str, Any]) -> None:
+        """Send a text message in a task of its own (the room's news: nobody waits for a slow client)."""
+
+        async def send() -> None:
+            with contextlib.suppress(*GONE):
+                await self.send_text(payload)
+
+        task = asyncio.create_task(send())
+        self.texts.add(task)
+        task.add_done_callback(self.texts.discard)
 
     async def say(self, errors: list[tuple[str, str | None]], state: dict[str, Any]) -> None:
         """Errors (message, code), then the session's confirmed state: what the loop tells a client after a

@@ -63,9 +63,13 @@ def is_loopback_name(host: str) -> bool:
 
 
 def attendee_urls(settings: Settings, request_host: str | None = None,
-                  scheme: str = "http") -> tuple[list[str], list[str]]:
-    """(the attendee links, notes for the host about them). `request_host`: the Host the host's browser used."""
+                  scheme: str = "http", public_url: str | None = None) -> tuple[list[str], list[str]]:
+    """(the attendee links, notes for the host about them). `request_host`: the Host the host's browser used;
+    `public_url`: the address the host gave (typed on /host and kept, else PUBLIC_URL), which comes first."""
     path = f"/?token={quote(settings.access_code, safe='')}" if settings.access_code else "/"
+    public = public_url or settings.public_url
+    if public:
+        return [public.rstrip("/") + path], []
     urls: list[str] = []
     notes: list[str] = []
     if request_host and not is_loopback_name(urlsplit("//" + request_host).hostname or ""):
@@ -73,9 +77,9 @@ def attendee_urls(settings: Settings, request_host: str | None = None,
     if settings.host in ALL:
         if in_container():
             if not urls:
-                notes.append("Inside a container this server sees only its own address: open /host by the "
-                             "machine's address on the room's network (http://ADDRESS:PORT/host) and it shows "
-                             "the attendees' link with that address.")
+                notes.append("Inside a container this server sees only its own address: type this machine's "
+                             "address on the room's network below (or start it with PUBLIC_URL=http://ADDRESS:PORT), "
+                             "or open /host by that address, and the attendees' link shows it.")
         else:
             urls += [f"http://{a}:{settings.port}{path}" for a in lan_addresses()]
             if not urls:

@@ -56,6 +56,7 @@ class LiveSession:
         self.goto: int | None = None  # a `goto` in progress: the step it fast-forwards to, frames held back
         self.announce = False  # the state changed without a control (a goto arrived): send it after the frame
         self.encoder = FrameEncoder()  # this connection's frame stream: what the page has already
+        self.room_paused = False  # the host paused the room ("eyes on the front"): no training until resumed
 
     # ---- controls ---------------------------------------------------------------------------------
     def admit(self, now: float) -> None:
@@ -153,7 +154,7 @@ class LiveSession:
         """Steps the next tick takes: the speed while playing (`ticks` times: a late tick stands for more than
         one), else pending `step` requests; either way at most the per-session rate cap's share of the tick,
         so `step 1000` is spread over ticks like play."""
-        if self.session.diverged:
+        if self.session.diverged or self.room_paused:
             return 0
         cap = max(1, self.max_steps_per_second // max(self.fps, 1)) * ticks
         if self.goto is not None:
@@ -231,6 +232,7 @@ class LiveSession:
             "device": str(s.device),
             "diverged": s.diverged,
             "goto": self.goto,
+            "room_paused": self.room_paused,
             "inspect": getattr(s, "inspect_index", None),
             "version": __version__,
         }

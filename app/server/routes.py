@@ -89,10 +89,20 @@ async def _sessions(request: Request) -> int:
 
 
 async def _room(request: Request) -> dict[str, Any]:
-    """The room's numbers (app/server/room.py) and the attendee links as this request's browser can share them."""
+    """The room's numbers (app/server/room.py), its lesson (classroom.py), the room store's health, and the
+    attendee links as this request's browser can share them (the address the host gave first)."""
     state = request.app.state
-    urls, notes = attendee_urls(state.settings, request.headers.get("host"), request.url.scheme)
-    return dict(await state.room.report(state.settings, state.device, urls, notes))
+    store = state.store
+    try:
+        public = await store.call("kept", "public_url")
+        lesson = await state.classroom.report()
+    except StoreDown:
+        public, lesson = None, None
+    urls, notes = attendee_urls(state.settings, request.headers.get("host"), request.url.scheme, public)
+    room = dict(await state.room.report(state.settings, state.device, urls, notes))
+    room.update(lesson=lesson, public_url=public or state.settings.public_url or None,
+                store={"kind": store.kind, "ok": store.ok, "since": store.since})
+    return room
 
 
 @router.get("/host", response_class=HTMLResponse)

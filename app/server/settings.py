@@ -11,6 +11,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..engine.config import CHOICES, MAX_FPS
 
@@ -52,6 +53,11 @@ class Settings:
     # where the room's state lives (sessions, the lesson's step, answers, results): an embedded database that
     # every worker shares and a restart keeps; empty: $XDG_STATE_HOME (or ~/.local/state)/label-smoothing-explorer
     state_dir: str = field(default="", metadata=_env("STATE_DIR"))
+    # the address attendees use, e.g. http://192.168.1.20:8000 (the room page shows its link and QR code); the host
+    # may also type it on /host. Needed where the server cannot see it: inside Docker, behind a proxy
+    public_url: str = field(default="", metadata=_env("PUBLIC_URL"))
+    # a folder of lesson files of one's own (TOML, docs/lessons.md), offered beside the lessons that ship
+    lessons_dir: str = field(default="", metadata=_env("LESSONS_DIR"))
     torch_threads: int = 1  # tiny models are overhead-bound: one thread per worker
     warm_up: bool = False  # the real server trains a throwaway session at start, so the first visitor waits less
 
@@ -61,6 +67,8 @@ class Settings:
         if self.host_code and not HOST_CODE_CHARS.issuperset(self.host_code):
             raise ValueError("HOST_CODE may hold only letters, digits and - . _ ~ (it goes in a link), "
                              f"got {self.host_code!r}")
+        if self.public_url:
+            check_public_url(self.public_url, "PUBLIC_URL")
         if self.host_code and self.host_code == self.access_code:
             raise ValueError("HOST_CODE must differ from ACCESS_CODE: every attendee knows the access code")
 
@@ -88,6 +96,19 @@ class Settings:
     def resolved_workers(self) -> int:
         """Worker processes: WORKERS, or one per CPU this process may run on (respects a cpuset limit)."""
         return self.workers or len(os.sched_getaffinity(0)) or 1
+
+
+def check_public_url(url: str, label: str) -> str:
+    """An address attendees can open: http(s)://host[:port][/path], no query or fragment; ValueError otherwise."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment or len(url) > 200 \
+            or any(ch.isspace() for ch in url):
+        raise ValueError(f"{label} must be the address attendees open, such as http://192.168.1.20:8000, got {url!r}")
+    try:
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError:
+        raise ValueError(f"{label} has a port that is not a number: {url!r}") from None
+    return url.rstrip("/")
 
 
 def _check(f: dataclasses.Field[Any], value: Any, label: str) -> Any:

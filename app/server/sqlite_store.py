@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS lesson (id INTEGER PRIMARY KEY CHECK (id = 1), name T
     version INTEGER NOT NULL, updated REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS answers (run INTEGER NOT NULL, step INTEGER NOT NULL, browser TEXT NOT NULL,
     value TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (run, step, browser));
+CREATE TABLE IF NOT EXISTS kept (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS results (ticket TEXT PRIMARY KEY, run INTEGER NOT NULL, worker TEXT NOT NULL,
     row TEXT NOT NULL, at REAL NOT NULL);
 INSERT OR IGNORE INTO lesson VALUES (1, NULL, 0, 0, 0, 0, 0, 0, 0);
@@ -150,10 +151,10 @@ class SqliteStore:
                                (run, step))
         return {_key(v): n for v, n in rows}
 
-    def answer_of(self, run: int, step: int, browser: str) -> Any:
-        row = self.db.execute("SELECT value FROM answers WHERE run = ? AND step = ? AND browser = ?",
-                              (run, step, browser)).fetchone()
-        return json.loads(row[0]) if row else None
+    def answers_by(self, run: int, step: int) -> dict[str, Any]:
+        """Each browser's answer to a step (a worker shows its attendees their own)."""
+        rows = self.db.execute("SELECT browser, value FROM answers WHERE run = ? AND step = ?", (run, step))
+        return {browser: json.loads(value) for browser, value in rows}
 
     def put_results(self, run: int, rows: list[dict[str, Any]]) -> None:
         with self._write() as db:
@@ -164,6 +165,18 @@ class SqliteStore:
     def results(self, run: int) -> list[dict[str, Any]]:
         rows = self.db.execute("SELECT row FROM results WHERE run = ? ORDER BY ticket", (run,))
         return [json.loads(r) for (r,) in rows]
+
+    # ---- what the host said once (the attendee link's address) ------------------------------------------------
+    def keep(self, key: str, value: str | None) -> None:
+        with self._write() as db:
+            if value is None:
+                db.execute("DELETE FROM kept WHERE key = ?", (key,))
+            else:
+                db.execute("INSERT OR REPLACE INTO kept VALUES (?, ?)", (key, value))
+
+    def kept(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM kept WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else None
 
     def close(self) -> None:
         self.db.close()

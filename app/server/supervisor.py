@@ -9,9 +9,12 @@ import signal
 import socket
 import sqlite3
 import sys
+from pathlib import Path
 
 from ..engine.bank import resolve_device
 from ..engine.config import MAX_MESSAGE_BYTES
+from ..lessons import LessonError
+from ..lessons import load as load_lessons
 from .join import ALL, attendee_urls, is_loopback_name
 from .settings import Settings
 from .sqlite_store import SqliteStore
@@ -35,6 +38,13 @@ def serve(args: argparse.Namespace) -> int:
     state_dir = settings.resolved_state_dir()
     os.environ.update(HOST=settings.host, PORT=str(settings.port), WORKERS=str(workers), DEVICE=settings.device,
                       BATCH_SESSIONS=str(settings.batch_sessions), STATE_DIR=state_dir)
+    try:
+        extra = Path(settings.lessons_dir) if settings.lessons_dir else None
+        if extra is not None and not extra.is_dir():
+            raise LessonError(str(extra), None, "", "LESSONS_DIR is not a folder")
+        load_lessons(extra=extra)  # a bad lesson file stops the start here, with the file, step and field named
+    except LessonError as err:
+        raise ServeError(str(err)) from None
     try:
         SqliteStore(state_dir, settings.max_sessions).close()  # the room's state can be kept there
     except (OSError, sqlite3.Error) as err:
