@@ -133,7 +133,8 @@ def wrong_classes(labels: torch.Tensor, k: int) -> torch.Tensor:
 
 
 def template_distances(acts: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """‖x̃ − w̃_k‖ with x̃ = [x, 1], w̃_k = [w_k, b_k] (blog §4): acts (..., N, d), w (..., K, d), b (..., K) → (..., K, N)."""
+    """‖x̃ − w̃_k‖ with x̃ = [x, 1], w̃_k = [w_k, b_k] (blog §4): acts (..., N, d), w (..., K, d), b (..., K)
+    → (..., K, N)."""
     w_aug = torch.cat([w, b.unsqueeze(-1)], dim=-1)  # (..., K, d + 1)
     x_aug = torch.cat([acts, torch.ones_like(acts[..., :1])], dim=-1)  # (..., N, d + 1)
     return torch.cdist(w_aug, x_aug)

@@ -45,6 +45,8 @@ class Settings:
     # 1: the compute loop trains the sessions whose models have the same shape as one bank; 0: each alone
     # (today's cost, through the same code: the A/B switch for bench.load --compare)
     batch_sessions: int = field(default=1, metadata=_env("BATCH_SESSIONS", 0, 1))
+    # the largest network file /diagnose reads, in MB (10⁶ bytes): its upload and its arrays unpacked
+    diagnose_max_mb: int = field(default=200, metadata=_env("DIAGNOSE_MAX_MB", 1, 100_000))
     torch_threads: int = 1  # tiny models are overhead-bound: one thread per worker
     warm_up: bool = False  # the real server trains a throwaway session at start, so the first visitor waits less
 
