@@ -42,7 +42,7 @@ def run_diagnose(args: argparse.Namespace) -> int:
     path = Path(args.file)
     size = path.stat().st_size
     if size > cap:  # before reading a byte of it
-        raise TooLarge(f"The file is {mb(size)}, over the {mb(cap)} cap (--max-mb).")
+        raise TooLarge(f"The file is {mb(size)}, over the {mb(cap)} cap.")
     report = build_report(read_dump(path.read_bytes(), args.max_mb), args.classes, args.eps, args.points_per_class,
                           args.seed)
     if args.html:

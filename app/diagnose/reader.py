@@ -146,11 +146,16 @@ def _read_safetensors(data: bytes) -> tuple[dict[str, np.ndarray], list[str] | N
     if not isinstance(header, dict):
         raise DiagnoseError("The .safetensors file is damaged: its header is not a JSON object.")
     meta = header.pop("__metadata__", None) or {}
+    room = len(data) - 8 - size
     for name, spec in header.items():
         kind = spec.get("dtype") if isinstance(spec, dict) else None
         if name in ARRAYS and kind not in NUMPY_SAFETENSORS:
             raise DiagnoseError(f"`{name}` is stored as {kind}, which NumPy cannot read: save it as float32 "
                                 "(tensor.float()).")
+        span = spec.get("data_offsets") if isinstance(spec, dict) else None
+        if not (isinstance(span, list) and len(span) == 2 and all(isinstance(v, int) for v in span)
+                and 0 <= span[0] <= span[1] <= room):
+            raise DiagnoseError(f"The .safetensors file is damaged: `{name}` runs past the end of the file.")
     from safetensors import SafetensorError
     from safetensors.numpy import load
 
