@@ -157,16 +157,22 @@ def _gap(z: torch.Tensor, y: torch.Tensor, z_val: torch.Tensor, y_val: torch.Ten
 
 
 def _distances(x: torch.Tensor, y: torch.Tensor, w: torch.Tensor, b: torch.Tensor, k: int) -> dict[str, Any]:
-    """Distances to the own and the wrong templates, and the wrong-template spread (0 = equidistant), training set."""
+    """Distances to the own and the wrong templates, and the wrong-template spread (0 = equidistant): the spread
+    of the squared distances to the wrong templates over the margin (measure.spread_terms), summed over the
+    training points, all and per class."""
     dists = measure.template_distances(x, w, b)  # (K, N)
     d_correct = dists.gather(0, y.unsqueeze(0))  # (1, N)
     d_wrong = dists.gather(0, measure.wrong_classes(y, k))  # (K − 1, N)
-    spread = measure.wrong_spread(d_wrong).unsqueeze(0)  # (1, N)
+    spread, margin = measure.spread_terms(d_wrong, d_correct[0])  # (N,), (N,)
+    spread_sum = torch.zeros(k, dtype=spread.dtype).index_add_(0, y, spread)
+    margin_sum = torch.zeros(k, dtype=margin.dtype).index_add_(0, y, margin)
+    per_class = torch.where(margin_sum > 0, spread_sum / margin_sum, math.nan)
     return {
         "distances": {"correct": float(d_correct.mean()), "wrong": float(d_wrong.mean()),
                       "per_class_correct": _per_class(d_correct, y, k)[0].tolist(),
                       "per_class_wrong": _per_class(d_wrong, y, k)[0].tolist()},
-        "spread": float(spread.mean()), "spread_per_class": _per_class(spread, y, k)[0].tolist(),
+        "spread": float(spread.sum() / margin.sum()) if margin.sum() > 0 else None,
+        "spread_per_class": per_class.tolist(),
     }
 
 

@@ -146,6 +146,18 @@ def wrong_spread(d_wrong: torch.Tensor) -> torch.Tensor:
     return (d_wrong.amax(dim=-2) - d_wrong.amin(dim=-2)) / d_wrong.mean(dim=-2).clamp_min(1e-12)
 
 
+def spread_terms(d_wrong: torch.Tensor, d_own: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per point, in squared distances: how unequal its wrong templates are, max − min of ‖x̃ − w̃_j‖² over the
+    wrong j, and its margin, their mean minus ‖x̃ − w̃_y‖²; (..., K − 1, N), (..., N) → (..., N), (..., N).
+
+    Their ratio (of sums over points) is a wrong-template spread free of ‖x̃‖²: differences of squared distances
+    do not depend on it, and the template plane keeps them (SCIENCE §4), so it measures what Figure 1 shows. The
+    ratio of plain distances (wrong_spread) shrinks as activations grow: from far away all templates look
+    equidistant, and a one-hot network's activations are far out."""
+    sq = d_wrong.square()
+    return sq.amax(dim=-2) - sq.amin(dim=-2), sq.mean(dim=-2) - d_own.square()
+
+
 def logit_gaps(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Correct minus each wrong logit, ln(1 + K(1 − ε)/ε) for all at the optimum (blog §5): logits (N, K),
     labels (N,) → (K − 1, N)."""

@@ -170,10 +170,11 @@ def test_gap_spread_and_share_against_their_definitions() -> None:
     x_aug = np.hstack([arrays["features"], np.ones((len(y), 1))]).astype(np.float64)
     w_aug = np.hstack([arrays["weight"], arrays["bias"][:, None]]).astype(np.float64)
     dist = np.linalg.norm(x_aug[:, None, :] - w_aug[None], axis=-1)  # (N, K)
-    wrong = np.array([[dist[i, j] for j in range(k) if j != y[i]] for i in range(len(y))])
-    spread = (wrong.max(axis=1) - wrong.min(axis=1)) / wrong.mean(axis=1)
-    assert report["spread"] == pytest.approx(spread.mean())
-    assert report["spread_per_class"][2] == pytest.approx(spread[y == 2].mean())
+    wrong = np.array([[dist[i, j] for j in range(k) if j != y[i]] for i in range(len(y))])  # (N, K − 1)
+    unequal = (wrong**2).max(axis=1) - (wrong**2).min(axis=1)
+    margin = (wrong**2).mean(axis=1) - dist[np.arange(len(y)), y] ** 2
+    assert report["spread"] == pytest.approx(unequal.sum() / margin.sum())
+    assert report["spread_per_class"][2] == pytest.approx(unequal[y == 2].sum() / margin[y == 2].sum())
     assert report["distances"]["correct"] == pytest.approx(dist[np.arange(len(y)), y].mean())
     assert report["distances"]["wrong"] == pytest.approx(wrong.mean())
     a, b = report["similar_share"]["pair"]
@@ -186,15 +187,18 @@ def test_gap_spread_and_share_against_their_definitions() -> None:
     assert report["similar_share"]["even"] == pytest.approx(1 / 3)
 
 
-def test_with_three_classes_the_spread_is_the_papers_two_template_formula() -> None:
-    arrays = network(k=3, d=5, n=150, v=0)
-    report = report_of(arrays)
-    y = arrays["labels"]
-    x_aug = np.hstack([arrays["features"], np.ones((len(y), 1))]).astype(np.float64)
-    w_aug = np.hstack([arrays["weight"], arrays["bias"][:, None]]).astype(np.float64)
-    d = np.linalg.norm(x_aug[:, None, :] - w_aug[None], axis=-1)
-    da, db = d[np.arange(len(y)), (y + 1) % 3], d[np.arange(len(y)), (y + 2) % 3]
-    assert report["spread"] == pytest.approx(np.mean(np.abs(da - db) / ((da + db) / 2)))
+def test_with_three_classes_the_spread_reads_the_same_off_the_plane() -> None:
+    """Differences of squared distances are the plane's: the spread from the 2-D points equals the report's."""
+    arrays = network(k=3, d=9, n=150, v=0, scale=2.0)
+    report = report_of(arrays, points_per_class=1000)
+    proj = report["projection"]
+    p, t = np.array(proj["train"]), np.array(proj["templates"])
+    y = np.array(proj["train_labels"])
+    sq = ((p[:, None, :] - t[None]) ** 2).sum(axis=-1)  # (N, 3), classes 0, 1, 2
+    rows = np.arange(len(y))
+    da, db = sq[rows, (y + 1) % 3], sq[rows, (y + 2) % 3]
+    spread = np.abs(da - db).sum() / ((da + db) / 2 - sq[rows, y]).sum()
+    assert report["spread"] == pytest.approx(spread, rel=1e-9)
 
 
 def test_without_validation_calibration_uses_the_training_set() -> None:
