@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import posixpath
 import re
+from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -52,13 +53,12 @@ def _escape_script(text: str) -> str:
     return text.replace("</script", "<\\/script")
 
 
-def bundle(entry: str = ENTRY) -> str:
+def bundle(entry: str = ENTRY, root: Path = STATIC / "js") -> str:
     """The page's ES modules from `entry` on, as the text of one module script: each module's body in a function of
     its own (its names stay its own), returning its exports; its imports are read from the modules before it.
 
     Takes what the pages write: `import { a, b as c } from "./x.js";` and `export function|class|const|let`.
     Anything else is refused (ValueError), so a module that starts to use another form is noticed by the tests."""
-    root = STATIC / "js"
     order: list[str] = []
 
     def visit(rel: str, seen: tuple[str, ...]) -> None:
