@@ -37,6 +37,10 @@ class TooLarge(DiagnoseError):
     """A file, or the arrays it declares, over the size cap."""
 
 
+class BadSetting(DiagnoseError):
+    """A setting of the report (classes, ε, points, seed, the cap), not the file."""
+
+
 @dataclass(frozen=True)
 class NetworkDump:
     """What a file holds, checked: float64 activations and last layer, int64 labels."""
@@ -63,7 +67,7 @@ def mb(n: float) -> str:
 def max_bytes(max_mb: float) -> int:
     """The cap in bytes for a cap in MB (any positive number; 200 by default)."""
     if not (math.isfinite(max_mb) and max_mb > 0):
-        raise DiagnoseError(f"The size cap must be a positive number of MB, got {max_mb:g}.")
+        raise BadSetting(f"The size cap must be a positive number of MB, got {max_mb:g}.")
     return int(max_mb * 1e6)
 
 

@@ -24,7 +24,7 @@ from ..engine.geometry import project_bank
 from ..engine.kd import similar_share, similar_share_per_point
 from ..engine.loss import optimal_logit_gap
 from ..engine.measure import Reliability
-from .reader import DiagnoseError, NetworkDump
+from .reader import BadSetting, NetworkDump
 
 DEFAULT_POINTS = 100  # per class in the plane, as in the paper's Figure 1
 MAX_POINTS = 2_000
@@ -34,11 +34,11 @@ TOP_PAIRS = 5  # the most confused pairs listed
 def check_settings(eps: float | None, points_per_class: int, seed: int) -> None:
     """The settings of a report, each bad one in a sentence (the CLI's flags and the page's fields alike)."""
     if eps is not None and not (0.0 <= eps <= 1.0):
-        raise DiagnoseError(f"ε must be between 0 and 1, got {eps:g}.")
+        raise BadSetting(f"ε must be between 0 and 1, got {eps:g}.")
     if not 1 <= points_per_class <= MAX_POINTS:
-        raise DiagnoseError(f"Points per class must be between 1 and {MAX_POINTS}, got {points_per_class}.")
+        raise BadSetting(f"Points per class must be between 1 and {MAX_POINTS}, got {points_per_class}.")
     if not 0 <= seed < 2**32:
-        raise DiagnoseError(f"The seed must be between 0 and {2**32 - 1}, got {seed}.")
+        raise BadSetting(f"The seed must be between 0 and {2**32 - 1}, got {seed}.")
 
 
 def class_names(dump: NetworkDump) -> list[str]:
@@ -49,7 +49,7 @@ def parse_classes(spec: str | Sequence[str], names: list[str]) -> list[int]:
     """Three distinct classes, each a name of the file's or an index 0..K−1, e.g. 'cat,dog,fox' or '3,5,8'."""
     items = [s.strip() for s in (spec.split(",") if isinstance(spec, str) else spec) if s.strip()]
     if len(items) != 3:
-        raise DiagnoseError(f"Give three classes, separated by commas (e.g. 3,5,8); got {len(items)}.")
+        raise BadSetting(f"Give three classes, separated by commas (e.g. 3,5,8); got {len(items)}.")
     out = []
     for item in items:
         if item in names:
@@ -57,9 +57,9 @@ def parse_classes(spec: str | Sequence[str], names: list[str]) -> list[int]:
         elif item.isdigit() and int(item) < len(names):
             out.append(int(item))
         else:
-            raise DiagnoseError(f"{item!r} is not one of the file's classes: an index 0..{len(names) - 1} or a name.")
+            raise BadSetting(f"{item!r} is not one of the file's classes: an index 0..{len(names) - 1} or a name.")
     if len(set(out)) != 3:
-        raise DiagnoseError("The three classes must be different.")
+        raise BadSetting("The three classes must be different.")
     return sorted(out)
 
 

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.datastructures import QueryParams
 
 from ..diagnose.html import render_html
-from ..diagnose.reader import DiagnoseError, TooLarge, read_dump
+from ..diagnose.reader import BadSetting, DiagnoseError, TooLarge, read_dump
 from ..diagnose.report import DEFAULT_POINTS, MAX_POINTS, build_report, check_settings, report_json
 from .access import origin_allowed, token_ok
 from .routes import _access_page, _render
@@ -91,6 +91,8 @@ async def api_diagnose(request: Request) -> Response:
         text = await anyio.to_thread.run_sync(lambda: report_json(build_report(read_dump(data, max_mb), **options)))
     except TooLarge as err:
         return JSONResponse({"error": str(err)}, 413)
+    except BadSetting as err:
+        return JSONResponse({"error": str(err)}, 400)
     except DiagnoseError as err:
         return JSONResponse({"error": str(err)}, 422)
     except MemoryError:
@@ -109,7 +111,7 @@ def _options(query: QueryParams) -> dict[str, Any]:
         try:
             return kind(raw)
         except ValueError:
-            raise DiagnoseError(f"{name} must be a number, got {raw[:40]!r}.") from None
+            raise BadSetting(f"{name} must be a number, got {raw[:40]!r}.") from None
 
     options = {"classes": query.get("classes") or None, "eps": number("eps", float, None),
                "points_per_class": number("points_per_class", int, DEFAULT_POINTS), "seed": number("seed", int, 0)}
