@@ -10,18 +10,20 @@ from typing import Any
 
 import pytest
 
-from tests.support.axe import violations
-
 from tests.e2e.pages import wait_for
+from tests.support.axe import violations
 
 pytestmark = pytest.mark.e2e
 # every page on a desktop; the pages people open on a phone or a projector there too
-CASES = [(path, "desktop") for path in ("/", "/?scenario=noisy", "/sweep", "/calculator", "/distill", "/host")] + [
-    ("/", "phone"), ("/sweep", "phone"), ("/calculator", "phone"), ("/distill", "phone"),
+# (/diagnose with a report and with an error: tests/e2e/test_diagnose_page.py)
+CASES = [(path, "desktop") for path in ("/", "/?scenario=noisy", "/sweep", "/calculator", "/distill", "/host",
+                                        "/diagnose")] + [
+    ("/", "phone"), ("/sweep", "phone"), ("/calculator", "phone"), ("/distill", "phone"), ("/diagnose", "phone"),
     ("/?present=1", "projector"), ("/host?present=1", "projector")]
 SCREENS = {
     "desktop": {"viewport": {"width": 1600, "height": 1000}},
-    "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True},
+    "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
+              "has_touch": True},
     "projector": {"viewport": {"width": 1920, "height": 1080}},
 }
 

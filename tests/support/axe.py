@@ -50,11 +50,13 @@ def violations(page: Any, *, exclude: list[str] | None = None) -> list[str]:
     if not SCRIPT.exists():
         raise AssertionError(f"{SCRIPT} is missing: `make install-test` (or python -m tests.support.axe) fetches it")
     if not page.evaluate("() => Boolean(window.axe)"):
-        page.evaluate(SCRIPT.read_text() + "\n;0")  # through the DevTools protocol: the pages' CSP allows no inline script
+        # through the DevTools protocol: the pages' CSP allows no inline script
+        page.evaluate(SCRIPT.read_text() + "\n;0")
     context: Any = {"include": [["html"]], "exclude": [[s] for s in exclude]} if exclude else None
     result = page.evaluate(
-        "async ([context, tags]) => (await axe.run(context || document, {runOnly: {type: 'tag', values: tags}})).violations"
-        ".map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))}))",
+        "async ([context, tags]) => (await axe.run(context || document, {runOnly: {type: 'tag', values: tags}}))"
+        ".violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.map(n => n.target.join(' '))}))",
         [context, TAGS],
     )
     return [f"{v['id']} ({v['impact']}): {v['help']} — {', '.join(v['nodes'][:5])}" for v in result]
