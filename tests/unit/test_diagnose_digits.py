@@ -6,6 +6,7 @@ more nearly equidistant and its train logit gap is closer to ln(1 + K(1 − ε)/
 from __future__ import annotations
 
 import math
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -49,8 +50,8 @@ class DigitsNet(nn.Module):
         return self.classifier(self.body(x))
 
 
-@pytest.fixture(scope="module")
-def digits() -> dict[str, Any]:
+def digits_data() -> dict[str, Any]:
+    """scikit-learn's 8 × 8 digits as images in [0, 1]: 1,200 training and 597 validation points, and their names."""
     data = load_digits()
     x = torch.tensor(data.images / 16.0, dtype=torch.float32).unsqueeze(1)  # (1797, 1, 8, 8)
     y = torch.tensor(data.target)
@@ -60,7 +61,13 @@ def digits() -> dict[str, Any]:
             "names": [f"digit {d}" for d in range(10)]}
 
 
+@pytest.fixture(scope="module")
+def digits() -> dict[str, Any]:
+    return digits_data()
+
+
 def trained(eps: float, digits: dict[str, Any]) -> nn.Module:
+    """The CNN after EPOCHS epochs of Adam on the smoothed loss (seeded: the same weights and batches for every ε)."""
     torch.manual_seed(0)
     model = DigitsNet()
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
@@ -74,6 +81,19 @@ def trained(eps: float, digits: dict[str, Any]) -> nn.Module:
     return model
 
 
+def dump(code: str, model: nn.Module, digits: dict[str, Any], folder: Path) -> None:
+    """Run the documented code on `model` and the digits in `folder`, where it saves mynet.npz and .safetensors."""
+    scope = {"model": model, "class_names": digits["names"],
+             "train_loader": DataLoader(digits["train"], batch_size=256),
+             "val_loader": DataLoader(digits["val"], batch_size=256)}
+    cwd = Path.cwd()
+    try:
+        os.chdir(folder)
+        exec(compile(code, str(DOCS), "exec"), scope)  # the documented code, as it stands
+    finally:
+        os.chdir(cwd)
+
+
 @pytest.fixture(scope="module")
 def reports(digits: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> dict[float, dict[str, Any]]:
     """Each network dumped by the documented code (both formats) and diagnosed with ε = 0.1's theory."""
@@ -81,17 +101,7 @@ def reports(digits: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) ->
     out: dict[float, dict[str, Any]] = {}
     for eps in (0.0, EPS):
         folder = tmp_path_factory.mktemp(f"eps-{eps}")
-        scope = {"model": trained(eps, digits), "class_names": digits["names"],
-                 "train_loader": DataLoader(digits["train"], batch_size=256),
-                 "val_loader": DataLoader(digits["val"], batch_size=256)}
-        cwd = Path.cwd()
-        try:
-            import os
-
-            os.chdir(folder)
-            exec(compile(code, str(DOCS), "exec"), scope)  # the documented code, as it stands
-        finally:
-            os.chdir(cwd)
+        dump(code, trained(eps, digits), digits, folder)
         npz = build_report(read_dump((folder / "mynet.npz").read_bytes()), eps=EPS)
         safetensors = build_report(read_dump((folder / "mynet.safetensors").read_bytes()), eps=EPS)
         assert {**npz, "format": None} == {**safetensors, "format": None}, "the two formats disagree"

@@ -15,7 +15,7 @@ import { ReportView } from "./show.js";
 const BOOT = readBoot().diagnose;
 const MAX_BYTES = BOOT.max_mb * 1e6;
 
-const state = { file: null, text: null, report: null, busy: false };
+const state = { file: null, bytes: null, text: null, report: null, busy: false };
 const view = new ReportView();
 whenPlotly(() => view.plotlyReady(), () => showError(NO_PLOTLY));
 
@@ -41,11 +41,25 @@ window.addEventListener("drop", (e) => {
   if (files.length) open(files[0]);
 });
 
-/** A new file: its report with the default classes (the ones the network confuses most). */
-function open(file) {
+/** A new file: its report with the default classes (the ones the network confuses most). Its bytes are read once,
+here, so a redraw sends the same file even if the one on disk changes or goes. */
+async function open(file) {
   state.file = file;
+  state.bytes = null;
   state.report = null;
   state.text = null;
+  if (file.size > MAX_BYTES) {
+    fail(`The file is ${(file.size / 1e6).toPrecision(3)} MB, over the ${BOOT.max_mb} MB cap.`, true);
+    return;
+  }
+  try {
+    const bytes = await file.arrayBuffer();
+    if (file !== state.file) return; // another file was opened meanwhile
+    state.bytes = bytes;
+  } catch (err) {
+    fail(`The browser could not read ${file.name} (${err.message}).`, true);
+    return;
+  }
   send({ classes: null }); // ε and the points per class stay as the user set them
 
 }
@@ -54,7 +68,7 @@ function open(file) {
 
 $("diagnose-settings").addEventListener("submit", (e) => {
   e.preventDefault();
-  if (!state.file || state.busy) return;
+  if (!state.bytes || state.busy) return;
   const classes = [0, 1, 2].map((i) => $(`class-${i}`).value);
   if (new Set(classes).size !== 3) {
     showError("The three classes must be different.");
@@ -88,14 +102,10 @@ async function send(settings) {
     showError(params);
     return;
   }
-  if (file.size > MAX_BYTES) {
-    fail(`The file is ${(file.size / 1e6).toPrecision(3)} MB, over the ${BOOT.max_mb} MB cap.`, true);
-    return;
-  }
   busy(true, `Reading ${file.name} (${(file.size / 1e6).toPrecision(3)} MB)…`);
   try {
     const response = await fetch(`/api/diagnose?${params}`, {
-      method: "POST", body: file, headers: { "content-type": "application/octet-stream" },
+      method: "POST", body: state.bytes, headers: { "content-type": "application/octet-stream" },
     });
     const text = await response.text();
     if (file !== state.file) return; // another file was opened meanwhile
