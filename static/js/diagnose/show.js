@@ -117,11 +117,16 @@ function drawPerClass(el, report, values, errors, title, theory) {
     name: title, hovertemplate: `%{x}: %{y:.3g}<extra>${title}</extra>`,
   };
   if (errors) bars.error_y = { type: "data", array: errors, visible: true, color: "#5d6573", thickness: 1.2, width: 3 };
-  const shapes = theory === null || theory === undefined ? [] : [{ type: "line", xref: "paper", x0: 0, x1: 1, y0: theory,
-    y1: theory, line: { color: RUN_COLORS.smoothed, dash: "dash", width: 2 } }];
+  const yaxis = { title: { text: title, standoff: 4 }, rangemode: "tozero" };
+  const shapes = [];
+  if (theory !== null && theory !== undefined) { // a dashed line across the chart, kept in its range
+    shapes.push({ type: "line", xref: "paper", x0: 0, x1: 1, y0: theory, y1: theory,
+      line: { color: RUN_COLORS.smoothed, dash: "dash", width: 2 } });
+    const tops = values.map((v, c) => v + (errors && errors[c] ? errors[c] : 0)).filter(Number.isFinite);
+    yaxis.range = [0, 1.1 * Math.max(theory, ...tops)];
+  }
   react(el, [bars], baseLayout({
-    hovermode: "closest", bargap: 0.25, shapes,
+    hovermode: "closest", bargap: 0.25, shapes, yaxis,
     xaxis: { type: "category", automargin: true, tickangle: report.k > 12 ? -45 : 0 },
-    yaxis: { title: { text: title, standoff: 4 }, rangemode: "tozero", ...(shapes.length ? { range: [0, 1.1 * Math.max(theory, ...values.map((v, c) => v + (errors ? errors[c] : 0)).filter(Number.isFinite))] } : {}) },
   }));
 }
