@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import io
 import json
+import lzma
 import math
 import zipfile
 import zlib
@@ -27,6 +28,9 @@ MAX_NAME = 80  # characters of a class name that are kept
 # safetensors dtypes numpy reads; BF16 and the FP8 kinds it cannot
 NUMPY_SAFETENSORS = {"BOOL", "U8", "I8", "U16", "I16", "F16", "U32", "I32", "F32", "U64", "I64", "F64"}
 MAX_HEADER = 10_000_000  # bytes of a safetensors JSON header
+# what a damaged zip can raise while it is opened or read (encrypted members and unknown compressions included)
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, OSError, ValueError, EOFError, RuntimeError,
+              NotImplementedError)
 
 
 class DiagnoseError(ValueError):
@@ -100,7 +104,7 @@ def _read_npz(data: bytes, cap: int) -> tuple[dict[str, np.ndarray], list[str]]:
     np.load(allow_pickle=False) reads the wanted ones."""
     try:
         infos = zipfile.ZipFile(io.BytesIO(data)).infolist()
-    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError):
+    except ZIP_ERRORS:
         raise DiagnoseError("The .npz file is damaged: it is not a readable zip archive.") from None
     if any(i.filename.endswith(".pkl") for i in infos):
         raise DiagnoseError("This is a PyTorch checkpoint (torch.save), a pickle, which is never loaded here: save "
@@ -109,6 +113,8 @@ def _read_npz(data: bytes, cap: int) -> tuple[dict[str, np.ndarray], list[str]]:
     if not members:
         raise DiagnoseError("The zip file holds no NumPy arrays: make the .npz with np.savez (docs/diagnose.md).")
     wanted = {name: members[name] for name in ARRAYS if name in members}
+    if any(info.flag_bits & 0x1 for info in wanted.values()):
+        raise DiagnoseError("The .npz file is encrypted: save it without a password (np.savez).")
     declared = sum(i.file_size for i in wanted.values())
     if declared > cap:
         raise TooLarge(f"The arrays in the file declare {mb(declared)} unpacked, over the {mb(cap)} cap.")
@@ -118,7 +124,7 @@ def _read_npz(data: bytes, cap: int) -> tuple[dict[str, np.ndarray], list[str]]:
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             return {name: np.asarray(npz[name]) for name in wanted}, sorted(members)
-    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError):
+    except ZIP_ERRORS:
         raise DiagnoseError("The .npz file is damaged: an array could not be read in full.") from None
 
 
@@ -129,7 +135,7 @@ def _check_npy_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str
             version = np.lib.format.read_magic(fp)
             reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
             shape, _, dtype = reader(fp)
-    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError):
+    except ZIP_ERRORS:
         raise DiagnoseError(f"The .npz file is damaged: `{name}` is not a readable NumPy array.") from None
     if dtype.hasobject:
         raise DiagnoseError(f"`{name}` is an object array, which could hold pickled code and is never loaded: save "

@@ -11,9 +11,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.__main__ import main
 from app.diagnose.reader import DiagnoseError, TooLarge, read_dump
+from app.diagnose.report import build_report, report_json
 from tests.support.diagnose import CASES_DIR, bad_files, network, npz_bytes, safetensors_bytes
 
 CASES = bad_files()
@@ -119,3 +122,42 @@ def test_class_names_are_shown_printable_and_short() -> None:
     dump = read_dump(npz_bytes(network(k=3) | {"class_names": names}))
     assert dump.class_names is not None
     assert dump.class_names[0] == "cat dog" and len(dump.class_names[1]) == 80 and dump.class_names[2] == "fox"
+
+
+VALID = {"npz": npz_bytes(network(k=4, n=40, v=12, names=True)),
+         "safetensors": safetensors_bytes(network(k=4, n=40, v=12, names=True))}
+FUZZ = settings(derandomize=True, database=None, deadline=None, max_examples=300,
+                suppress_health_check=[HealthCheck.too_slow])
+
+
+@FUZZ
+@given(kind=st.sampled_from(sorted(VALID)), edits=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)),
+                                                            max_size=6),
+       cut=st.one_of(st.none(), st.integers(0, 10**6)))
+def test_a_damaged_file_is_a_sentence_never_a_crash(kind: str, edits: list[tuple[int, int]], cut: int | None) -> None:
+    """Bytes changed or cut anywhere in a valid file: one sentence, or (if it still reads) a report; nothing else."""
+    data = bytearray(VALID[kind])
+    for at, value in edits:
+        data[at % len(data)] = value
+    if cut is not None:
+        data = data[: cut % (len(data) + 1)]
+    _sentence_or_report(bytes(data))
+
+
+@FUZZ
+@given(head=st.sampled_from([b"", b"PK\x03\x04", b"PK\x05\x06", b"\x93NUMPY", b"\x10\x00\x00\x00\x00\x00\x00\x00{"]),
+       tail=st.binary(max_size=300))
+def test_random_bytes_are_a_sentence(head: bytes, tail: bytes) -> None:
+    _sentence_or_report(head + tail)
+
+
+def _sentence_or_report(data: bytes) -> None:
+    try:
+        dump = read_dump(data)
+    except DiagnoseError as err:
+        sentence = str(err)
+        assert sentence[:1].isupper() or sentence.startswith("`"), sentence
+        assert sentence.endswith(".") and "\n" not in sentence and "Traceback" not in sentence, sentence
+        return
+    report = build_report(dump)
+    assert report_json(report)

@@ -84,6 +84,17 @@ def header_lies() -> bytes:
     return buf.getvalue()
 
 
+def encrypted() -> bytes:
+    """A valid .npz with the "encrypted" flag set on its members (zipfile cannot write real encryption)."""
+    data = bytearray(npz())
+    for signature, flags_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # local headers, central directory
+        at = data.find(signature)
+        while at >= 0:
+            data[at + flags_at] |= 0x1
+            at = data.find(signature, at + 4)
+    return bytes(data)
+
+
 def plain_zip() -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
@@ -118,6 +129,7 @@ CASES: list[tuple[str, Any, str, dict[str, Any]]] = [
      "This is a PyTorch checkpoint (torch.save), a pickle, which is never loaded here: save the arrays with np.savez "
      "or safetensors (docs/diagnose.md).", {}),
     ("truncated.npz", lambda: npz()[:600], "The .npz file is damaged: it is not a readable zip archive.", {}),
+    ("encrypted.npz", encrypted, "The .npz file is encrypted: save it without a password (np.savez).", {}),
     ("no-arrays.zip", plain_zip, "The zip file holds no NumPy arrays: make the .npz with np.savez (docs/diagnose.md).",
      {}),
     ("declares-300mb.npz", declared_bomb, "The arrays in the file declare 300 MB unpacked, over the 200 MB cap.", {}),
