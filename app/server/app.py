@@ -211,9 +211,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        """FastAPI's 422 without the `input` it echoes: a NaN sent in a body could not be JSON again (a 500)."""
-        detail = [{k: v for k, v in error.items() if k in ("type", "loc", "msg")} for error in exc.errors()]
+    async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        """A request that does not validate: FastAPI's 422 detail, without echoing what was sent (a NaN or ±inf
+        there cannot be JSON, and an echo may be large)."""
+        detail = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+                  for e in exc.errors()[:10]]
         return JSONResponse({"detail": detail}, 422)
 
     @app.exception_handler(Exception)

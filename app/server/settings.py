@@ -35,6 +35,8 @@ class Settings:
     max_steps_per_second: int = field(default=2_000, metadata=_env("MAX_STEPS_PER_SECOND", 1, 1_000_000))
     # seconds without client activity before a session is closed
     idle_timeout: float = field(default=900.0, metadata=_env("IDLE_TIMEOUT", 1, 86_400))
+    # the largest network file /diagnose reads, in MB (10⁶ bytes): its upload and its arrays unpacked
+    diagnose_max_mb: int = field(default=200, metadata=_env("DIAGNOSE_MAX_MB", 1, 100_000))
     # when set, the page and the WebSocket need it (?token=… sets a cookie)
     access_code: str = field(default="", metadata=_env("ACCESS_CODE"))
     # when set, the room page /host and /api/room need it (?code=… sets a cookie); unset: this machine only
@@ -45,8 +47,6 @@ class Settings:
     # 1: the compute loop trains the sessions whose models have the same shape as one bank; 0: each alone
     # (today's cost, through the same code: the A/B switch for bench.load --compare)
     batch_sessions: int = field(default=1, metadata=_env("BATCH_SESSIONS", 0, 1))
-    # the largest network file /diagnose reads, in MB (10⁶ bytes): its upload and its arrays unpacked
-    diagnose_max_mb: int = field(default=200, metadata=_env("DIAGNOSE_MAX_MB", 1, 100_000))
     torch_threads: int = 1  # tiny models are overhead-bound: one thread per worker
     warm_up: bool = False  # the real server trains a throwaway session at start, so the first visitor waits less
 

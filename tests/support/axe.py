@@ -50,8 +50,7 @@ def violations(page: Any, *, exclude: list[str] | None = None) -> list[str]:
     if not SCRIPT.exists():
         raise AssertionError(f"{SCRIPT} is missing: `make install-test` (or python -m tests.support.axe) fetches it")
     if not page.evaluate("() => Boolean(window.axe)"):
-        # through the DevTools protocol: the pages' CSP allows no inline script
-        page.evaluate(SCRIPT.read_text() + "\n;0")
+        page.evaluate(SCRIPT.read_text() + "\n;0")  # through the DevTools protocol: the pages' CSP bars inline scripts
     context: Any = {"include": [["html"]], "exclude": [[s] for s in exclude]} if exclude else None
     result = page.evaluate(
         "async ([context, tags]) => (await axe.run(context || document, {runOnly: {type: 'tag', values: tags}}))"
