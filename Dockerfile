@@ -63,6 +63,7 @@ RUN pip install --no-cache-dir --no-deps . \
 #   DEVICE        auto | cpu | cuda
 #   IDLE_TIMEOUT  seconds without client activity before a session is closed
 #   MAX_STEPS_PER_SECOND  per-session training rate cap, so one attendee cannot starve the others
+#   DIAGNOSE_MAX_MB  the largest network file /diagnose reads (its upload, and its arrays unpacked), in MB
 ENV WORKERS="" \
     MAX_SESSIONS=60 \
     FPS_CAP=30 \
@@ -70,7 +71,8 @@ ENV WORKERS="" \
     HOST_CODE="" \
     DEVICE=auto \
     IDLE_TIMEOUT=900 \
-    MAX_STEPS_PER_SECOND=2000
+    MAX_STEPS_PER_SECOND=2000 \
+    DIAGNOSE_MAX_MB=200
 
 USER app
 EXPOSE 8000

@@ -1,9 +1,10 @@
-"""Command line: `python -m app serve | run | sweep | distill`.
+"""Command line: `python -m app serve | run | sweep | distill | diagnose`.
 
 run   trains the twin (ε = 0 and ε) and prints a table, or one JSON object with --json.
 sweep trains one model per ε as one vectorized bank; --json, --csv FILE, --html FILE.
 distill trains two teachers (ε = 0 and ε), then one student each on its teacher's softened probabilities;
       --json, --csv FILE, --html FILE.
+diagnose reads a trained network's file and prints the paper's diagnostics (app/diagnose/cli.py); --json, --html.
 serve serves the live explorer (uvicorn; workers = CPU count in production).
 Bad flags give one clear line on stderr and exit status 2, never a traceback.
 """
@@ -19,6 +20,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from .diagnose.cli import add_diagnose_parser, run_diagnose
+from .diagnose.reader import DiagnoseError
 from .engine.config import MAX_SWEEP_MODELS, RunConfig
 from .protocol.messages import ControlError, merge_config
 from .server.supervisor import ServeError, serve
@@ -77,6 +80,7 @@ def build_parser() -> Parser:
     sweep.add_argument("--csv", metavar="FILE", help="write the results as CSV")
     sweep.add_argument("--html", metavar="FILE", help="write a standalone Plotly report")
     _add_distill_parser(sub)
+    add_diagnose_parser(sub)
     return parser
 
 
@@ -210,6 +214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "distill":
             return distill(args)
+        if args.command == "diagnose":
+            return run_diagnose(args)
         sweep_eps = parse_eps_list(args.eps)
         if args.html and importlib.util.find_spec("plotly") is None:  # the server's image leaves plotly out
             raise UsageError("--html needs the plotly package: pip install 'label-smoothing-explorer[report]'")
@@ -226,7 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print(_table(result["runs"]))
         return 0
-    except (UsageError, ServeError) as err:
+    except (UsageError, ServeError, DiagnoseError) as err:
         return _fail(str(err))
     except OSError as err:
         return _fail(f"{err.strerror or err} ({getattr(err, 'filename', '')})")

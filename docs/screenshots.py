@@ -1,6 +1,6 @@
 """Regenerate the README's screenshots: `.venv/bin/python docs/screenshots.py` (needs Debian's chromium);
 `docs/screenshots.py distill` makes only the distillation lab's, `docs/screenshots.py inspector` only the point
-inspector's.
+inspector's, `docs/screenshots.py diagnose` only the /diagnose page's (a digits CNN trained with ε = 0.1 for it).
 
 Starts a server on a free port, drives the pages in headless Chromium and writes docs/img/*.png.
 """
@@ -47,6 +47,9 @@ def main() -> None:
             if sys.argv[1:] == ["inspector"]:
                 inspector(page, base)
                 return
+            if sys.argv[1:] == ["diagnose"]:
+                diagnose(page, base)
+                return
             distill(page, base)
             if sys.argv[1:] == ["distill"]:
                 return
@@ -68,6 +71,7 @@ def main() -> None:
             page.wait_for_timeout(1500)
             page.screenshot(path=str(OUT / "sweep.png"), full_page=True)
             inspector(page, base)
+            diagnose(page, base)
             browser.close()
     finally:
         server.terminate()
@@ -112,6 +116,32 @@ def distill(page: Any, base: str) -> None:
                            timeout=180_000)
     page.wait_for_timeout(1500)
     page.screenshot(path=str(OUT / "distill.png"), full_page=True)
+
+
+
+def diagnose(page: Any, base: str) -> None:
+    """/diagnose with the digits CNN of tests/unit/test_diagnose_digits.py trained with ε = 0.1 and dumped by the
+    code of docs/diagnose.md, the plane through 3, 5 and 8."""
+    import tempfile
+
+    sys.path.insert(0, str(ROOT))
+    from tests.unit.test_diagnose_digits import digits_data, documented_code, dump, trained
+
+    digits = digits_data()
+    with tempfile.TemporaryDirectory() as folder:
+        dump(documented_code(), trained(0.1, digits), digits, Path(folder))
+        page.goto(f"{base}/diagnose")
+        page.wait_for_function("() => window.Plotly", timeout=30_000)
+        page.get_by_test_id("diagnose-eps").fill("0.1")
+        page.set_input_files("[data-testid=diagnose-file]", str(Path(folder) / "mynet.npz"))
+        page.wait_for_function("() => !document.getElementById('report').hidden", timeout=60_000)
+        for i, c in enumerate(("3", "5", "8")):
+            page.get_by_test_id(f"diagnose-class-{i}").select_option(c)
+        page.get_by_test_id("diagnose-apply").click()
+        page.wait_for_function("() => document.getElementById('plane-keys').textContent.includes('w₃')",
+                               timeout=60_000)
+        page.wait_for_timeout(1500)
+    page.screenshot(path=str(OUT / "diagnose.png"), full_page=True)
 
 
 if __name__ == "__main__":

@@ -78,7 +78,7 @@ def similar_share(logits: torch.Tensor, labels: torch.Tensor, pair: tuple[int, i
     to the other class of the pair: Σ p_T(other) / Σ (1 − p_T(own label)), i.e. the per-point share weighted
     by each point's wrong mass, which is what the KL term of a student weighs it by. (M, N, K) → (M,).
 
-    0.5 with K = 3: the wrong mass says nothing of which class is similar.
+    0.5 with K = 3, 1/(K − 1) with K classes: the wrong mass says nothing of which class is similar.
     """
     z_other, z_wrong, z_all = _pair_terms(logits, labels, pair, temperature)
     return (torch.logsumexp(z_other - z_all, dim=-1) - torch.logsumexp(z_wrong - z_all, dim=-1)).exp_()

@@ -1,5 +1,6 @@
 """Batched metrics for a bank of models, returned by name: losses, accuracy, logit gap, template distances,
-calibration (ECE and reliability bins) and temperature scaling.
+calibration (ECE and reliability bins) and temperature scaling; and the same per-point measures for one network
+of any K classes (`diagnose`: wrong classes, template distances, wrong-template spread, logit gaps, confusion).
 
 ECE as in the paper (Müller, Kornblith & Hinton 2019, §3, after Guo et al. 2017): 15 equal-width bins
 of the confidence (the max probability); ECE = Σ_b (n_b/N)·|acc_b − conf_b|. The distances are to the
@@ -43,16 +44,15 @@ class Labels:
 
     y_all: torch.Tensor  # (M, N + V) training labels (as trained on), then validation labels
     y_true: torch.Tensor  # (M, N) clean training labels
-    wrong_idx: torch.Tensor  # (M, 2, N) the two wrong classes of each training point
+    wrong_idx: torch.Tensor  # (M, K − 1, N) the wrong classes of each training point
     class_mean: torch.Tensor  # (M, K, N) row c averages over the training points of class c
     n_train: int
 
     @classmethod
-    def build(cls, y_train: torch.Tensor, y_val: torch.Tensor, y_true: torch.Tensor, models: int) -> Labels:
-        device = y_train.device
+    def build(cls, y_train: torch.Tensor, y_val: torch.Tensor, y_true: torch.Tensor, models: int, k: int = K) -> Labels:
         y_all = torch.cat([y_train, y_val]).unsqueeze(0).expand(models, -1)
-        wrong = (y_train.unsqueeze(0) + torch.tensor([[1], [2]], device=device)) % K  # (2, N)
-        one_hot = torch.nn.functional.one_hot(y_train, K).float().T  # (K, N)
+        wrong = wrong_classes(y_train, k)  # (K − 1, N)
+        one_hot = torch.nn.functional.one_hot(y_train, k).float().T  # (K, N)
         class_mean = one_hot / one_hot.sum(dim=1, keepdim=True).clamp_min(1)
         return cls(
             y_all=y_all, y_true=y_true.unsqueeze(0).expand(models, -1),
@@ -96,16 +96,14 @@ def measure_bank(acts: torch.Tensor, logits: torch.Tensor, w: torch.Tensor, b: t
     e = eps.unsqueeze(-1)  # (M, 1)
     per_point = -(1.0 - e) * lp_y - e * log_p.mean(dim=-2)  # the smoothed loss, (M, N + V)
     z_y = zt.gather(-2, y_idx).squeeze(-2)
-    gap = z_y - (zt.sum(dim=-2) - z_y) / (K - 1)  # correct logit minus the mean wrong one, (M, N + V)
+    gap = z_y - (zt.sum(dim=-2) - z_y) / (zt.shape[-2] - 1)  # correct logit minus the mean wrong one, (M, N + V)
     conf, pred = log_p.max(dim=-2)
     conf = conf.exp_()  # max probability, (M, N + V)
     hit = (pred == labels.y_all).float()
-    w_aug = torch.cat([w, b.unsqueeze(-1)], dim=-1)  # (M, K, d + 1)
-    x_aug = torch.cat([acts[:, :n], torch.ones_like(acts[:, :n, :1])], dim=-1)  # (M, N, d + 1)
-    dists = torch.cdist(w_aug, x_aug)  # (M, K, N): ‖x̃ − w̃_k‖
+    dists = template_distances(acts[:, :n], w, b)  # (M, K, N): ‖x̃ − w̃_k‖
     d_correct = dists.gather(-2, y_idx[..., :n]).squeeze(-2)  # (M, N)
-    d_wrong = dists.gather(-2, labels.wrong_idx)  # (M, 2, N)
-    spread = (d_wrong[:, 0] - d_wrong[:, 1]).abs() / d_wrong.mean(dim=-2).clamp_min(1e-12)
+    d_wrong = dists.gather(-2, labels.wrong_idx)  # (M, K − 1, N)
+    spread = wrong_spread(d_wrong)  # (M, N)
     conf_v, hit_v = conf[:, n:], hit[:, n:]
     named = {
         "train_loss": per_point[:, :n].mean(-1),
@@ -127,6 +125,52 @@ def measure_bank(acts: torch.Tensor, logits: torch.Tensor, w: torch.Tensor, b: t
     scalars["ece"] = [r.ece for r in rel]
     class_dist = (labels.class_mean @ dists.mT).to("cpu").numpy()  # (M, K, K)
     return BankMeasure(scalars=scalars, reliability=rel, class_distances=class_dist)
+
+
+def wrong_classes(labels: torch.Tensor, k: int) -> torch.Tensor:
+    """The K − 1 wrong classes of each label (label + 1, label + 2, … mod K): (N,) → (K − 1, N)."""
+    return (labels.unsqueeze(0) + torch.arange(1, k, device=labels.device).unsqueeze(-1)) % k
+
+
+def template_distances(acts: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """‖x̃ − w̃_k‖ with x̃ = [x, 1], w̃_k = [w_k, b_k] (blog §4): acts (..., N, d), w (..., K, d), b (..., K)
+    → (..., K, N)."""
+    w_aug = torch.cat([w, b.unsqueeze(-1)], dim=-1)  # (..., K, d + 1)
+    x_aug = torch.cat([acts, torch.ones_like(acts[..., :1])], dim=-1)  # (..., N, d + 1)
+    return torch.cdist(w_aug, x_aug)
+
+
+def wrong_spread(d_wrong: torch.Tensor) -> torch.Tensor:
+    """Each point's wrong-template spread, 0 when its wrong templates are equidistant: the distances to them
+    (..., K − 1, N) → (max − min) / mean, (..., N). With K = 3 that is |d_a − d_b| / mean(d_a, d_b)."""
+    return (d_wrong.amax(dim=-2) - d_wrong.amin(dim=-2)) / d_wrong.mean(dim=-2).clamp_min(1e-12)
+
+
+def spread_terms(d_wrong: torch.Tensor, d_own: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per point, in squared distances: how unequal its wrong templates are, max − min of ‖x̃ − w̃_j‖² over the
+    wrong j, and its margin, their mean minus ‖x̃ − w̃_y‖²; (..., K − 1, N), (..., N) → (..., N), (..., N).
+
+    Their ratio (of sums over points) is a wrong-template spread free of ‖x̃‖²: differences of squared distances
+    do not depend on it, and the template plane keeps them (SCIENCE §4), so it measures what Figure 1 shows. The
+    ratio of plain distances (wrong_spread) shrinks as activations grow: from far away all templates look
+    equidistant, and a one-hot network's activations are far out."""
+    sq = d_wrong.square()
+    return sq.amax(dim=-2) - sq.amin(dim=-2), sq.mean(dim=-2) - d_own.square()
+
+
+def logit_gaps(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Correct minus each wrong logit, ln(1 + K(1 − ε)/ε) for all at the optimum (blog §5): logits (N, K),
+    labels (N,) → (K − 1, N)."""
+    zt = logits.mT  # (K, N)
+    return zt.gather(0, labels.unsqueeze(0)) - zt.gather(0, wrong_classes(labels, zt.shape[0]))
+
+
+def soft_confusion(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Row c: the mean softmax over the points labelled c (a class without points: zeros). (N, K) → (K, K)."""
+    k = logits.shape[-1]
+    probs = torch.softmax(logits, dim=-1)
+    total = torch.zeros(k, k, dtype=probs.dtype, device=probs.device).index_add_(0, labels, probs)
+    return total / torch.bincount(labels, minlength=k).clamp_min(1).unsqueeze(-1).to(probs.dtype)
 
 
 def bank_reliability(conf: torch.Tensor, hit: torch.Tensor) -> list[Reliability]:

@@ -19,12 +19,15 @@ from fastapi.responses import JSONResponse
 from fastapi.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..assets import STATIC, TEMPLATES, VENDOR_PLOTLY
 from ..engine.bank import resolve_device
 from ..lessons import Catalog
 from ..lessons import load as load_lessons
 from ..protocol.messages import CLOSE_GOING_AWAY
 from .classroom import Classroom
 from .connection import explorer_socket
+from .diagnose import Slots, body_limits
+from .diagnose import router as diagnose_router
 from .flow import pace_every_second
 from .lesson_routes import router as lesson_router
 from .loop import Busy, ComputeLoop
@@ -36,10 +39,9 @@ from .static import StaticFiles
 from .store import Store
 
 log = logging.getLogger(__name__)
-MAX_BODY_BYTES = 64 * 1024  # the REST helpers take a few numbers; nothing needs more
+MAX_BODY_BYTES = 64 * 1024  # the REST helpers take a few numbers; only /diagnose's routes need more (their own caps)
 SHUTDOWN_REASON = "the server is shutting down; the page will reconnect"
 
-ROOT = Path(__file__).resolve().parents[2]
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
@@ -94,18 +96,22 @@ class HeadAsGet:
 
 
 class BodyLimit:
-    """Refuses request bodies over MAX_BODY_BYTES with a 413 (declared or streamed), before they pile up."""
+    """Refuses request bodies over MAX_BODY_BYTES with a 413 (declared or streamed), before they pile up.
+    `routes`: path → (its own cap in bytes, what a client over it is told)."""
 
-    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES,
+                 routes: dict[str, tuple[int, str]] | None = None) -> None:
+        self.app, self.limit, self.routes = app, limit, routes or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_large = JSONResponse({"error": f"request body too large: at most {self.limit // 1024} KB"}, 413)
+        default = (self.limit, f"request body too large: at most {self.limit // 1024} KB")
+        limit, refusal = self.routes.get(scope["path"], default)
+        too_large = JSONResponse({"error": refusal}, 413)
         length = dict(scope["headers"]).get(b"content-length", b"0")
-        if not length.isdigit() or int(length) > self.limit:
+        if not length.isdigit() or int(length) > limit:
             await too_large(scope, receive, send)
             return
         seen, started, refused = 0, False, False
@@ -114,7 +120,7 @@ class BodyLimit:
             nonlocal seen, refused
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen <= self.limit:
+            if seen <= limit:
                 return message
             if not started and not refused:  # answer now; the app sees the client leave
                 refused = True
@@ -216,7 +222,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     app = FastAPI(title="Label Smoothing Explorer", docs_url=None, redoc_url=None, openapi_url=None,
                   lifespan=lifespan)
     app.state.settings = settings
-    app.state.templates = Jinja2Templates(directory=str(ROOT / "templates"))
+    app.state.templates = Jinja2Templates(directory=str(TEMPLATES))
     app.state.store = store
     app.state.executor = ThreadPoolExecutor(max_workers=settings.compute_threads, thread_name_prefix="train")
     app.state.connections = set()
@@ -228,13 +234,15 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     app.state.compute_loop = ComputeLoop(app.state.executor, app.state.busy, fps_cap=settings.fps_cap,
                                          batch=bool(settings.batch_sessions))
     app.state.shutting_down = False
+    app.state.diagnose_slots = Slots()
     app.state.device = resolve_device(settings.device).type
     app.include_router(router)
     app.include_router(lesson_router)
+    app.include_router(diagnose_router)
     app.add_api_websocket_route("/ws", explorer_socket)
-    static = StaticFiles(ROOT / "static")
+    static = StaticFiles(STATIC)
     app.mount("/static", static, name="static")
-    app.add_middleware(BodyLimit)
+    app.add_middleware(BodyLimit, routes=body_limits(settings.diagnose_max_mb))
     app.add_middleware(HeadAsGet)
     app.add_middleware(SecurityHeaders)
 
@@ -263,7 +271,6 @@ def create_app_from_env() -> Any:
 def _warm_up(settings: Settings, static: StaticFiles) -> None:
     from ..engine.config import RunConfig
     from .live import Job, LiveSession, tick_sessions
-    from .routes import VENDOR_PLOTLY
 
     static.load(VENDOR_PLOTLY)  # gzip the Plotly bundle now, not on the first visitor's request
     pair = [LiveSession(RunConfig(device=settings.device)) for _ in range(2)]

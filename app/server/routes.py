@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
 from .. import __version__
+from ..assets import VENDOR_PLOTLY
 from ..engine.config import RunConfig, page_limits
 from ..engine.loss import CONVENTION, calculate
 from ..engine.scenarios import SCENARIOS
@@ -19,7 +20,6 @@ from .join import attendee_urls, qr_svg
 from .store import StoreDown
 
 router = APIRouter()
-VENDOR_PLOTLY = "vendor/plotly-cartesian-4.1.1.min.js"
 ROOM_REFRESH_MS = 1500  # the room page asks /api/room this often
 
 
@@ -36,11 +36,12 @@ async def page(request: Request) -> Response:
     return _render(request, "index.html")
 
 
-def _render(request: Request, template: str) -> Response:
-    """A page with its boot data (what every page's scripts read: defaults, limits, convention, scenarios)."""
+def _render(request: Request, template: str, extra: dict[str, Any] | None = None) -> Response:
+    """A page with its boot data (what every page's scripts read: defaults, limits, convention, scenarios; and
+    the page's own `extra`)."""
     templates: Jinja2Templates = request.app.state.templates
     boot = {"defaults": RunConfig().as_dict(), "limits": page_limits(request.app.state.settings.fps_cap),
-            "convention": CONVENTION, "scenarios": [s.as_dict() for s in SCENARIOS]}
+            "convention": CONVENTION, "scenarios": [s.as_dict() for s in SCENARIOS], **(extra or {})}
     return templates.TemplateResponse(
         request, template, {"version": __version__, "plotly": VENDOR_PLOTLY, "boot": boot})
 

@@ -37,6 +37,8 @@ class Settings:
     max_steps_per_second: int = field(default=2_000, metadata=_env("MAX_STEPS_PER_SECOND", 1, 1_000_000))
     # seconds without client activity before a session is closed
     idle_timeout: float = field(default=900.0, metadata=_env("IDLE_TIMEOUT", 1, 86_400))
+    # the largest network file /diagnose reads, in MB (10⁶ bytes): its upload and its arrays unpacked
+    diagnose_max_mb: int = field(default=200, metadata=_env("DIAGNOSE_MAX_MB", 1, 100_000))
     # when set, the page and the WebSocket need it (?token=… sets a cookie)
     access_code: str = field(default="", metadata=_env("ACCESS_CODE"))
     # when set, the room page /host and /api/room need it (?code=… sets a cookie); unset: this machine only

@@ -134,6 +134,10 @@ def test_errors_are_friendly_json_without_stack_traces(http: TestClient) -> None
     r = http.post("/api/calculate", json={"probs": [1e308, 1e308], "label": 0, "eps": 0.1})
     assert r.status_code == 422 and "error" in r.json()
     wire.no_trace(r.text)
+    r = http.post("/api/calculate", content=b'{"eps": NaN, "label": Infinity}',
+                  headers={"content-type": "application/json"})
+    assert r.status_code == 422  # not echoed back: NaN is not JSON
+    assert [d["loc"] for d in r.json()["detail"]] == [["body", "probs"], ["body", "label"], ["body", "eps"]]
 
 
 def test_huge_bodies_are_refused_before_they_are_read(http: TestClient) -> None:

@@ -15,8 +15,10 @@ from tests.support.axe import violations
 
 pytestmark = pytest.mark.e2e
 # every page on a desktop; the pages people open on a phone or a projector there too
-CASES = [(path, "desktop") for path in ("/", "/?scenario=noisy", "/sweep", "/calculator", "/distill", "/host")] + [
-    ("/", "phone"), ("/sweep", "phone"), ("/calculator", "phone"), ("/distill", "phone"),
+# (/diagnose with a report and with an error: tests/e2e/test_diagnose_page.py)
+CASES = [(path, "desktop") for path in ("/", "/?scenario=noisy", "/sweep", "/calculator", "/distill", "/host",
+                                        "/diagnose")] + [
+    ("/", "phone"), ("/sweep", "phone"), ("/calculator", "phone"), ("/distill", "phone"), ("/diagnose", "phone"),
     ("/?present=1", "projector"), ("/host?present=1", "projector")]
 SCREENS = {
     "desktop": {"viewport": {"width": 1600, "height": 1000}},

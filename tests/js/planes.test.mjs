@@ -43,6 +43,22 @@ test("paintScene: points in the plot area (clipped), × for wrong predictions, r
   assert.equal(ctx.calls.filter((c) => c[0] === "fillText").map((c) => c[1]).join(" "), "w₀ w₁ w₂");
 });
 
+test("paintScene: a scene's templateNames label its templates (the diagnose page: the file's classes)", () => {
+  const ctx = recordingContext();
+  const positions = Float32Array.of(0, 0, 0.5, 0.5, -0.5, -0.5, -1, 0, 1, 0, 0, 1);
+  paintScene(ctx, { ...SCENE, templateNames: ["w₃", "w₇", "w₁₀"] }, positions, new Uint8Array(3), VIEW, 1);
+  assert.equal(ctx.calls.filter((c) => c[0] === "fillText").map((c) => c[1]).join(" "), "w₃ w₇ w₁₀");
+});
+
+test("TemplatePlane: a frame's templateNames go into the scene it sends", () => {
+  const { p, sent } = plane();
+  p.setTarget({ ...frame(0), templateNames: ["w₁", "w₂", "w₉"] }, 0);
+  assert.deepEqual(sent[0][1].templateNames, ["w₁", "w₂", "w₉"]);
+  p.clear();
+  p.setTarget(frame(1), 0);
+  assert.equal(sent.findLast((m) => m[0] === "scene")[1].templateNames, undefined, "without them: w₀ w₁ w₂");
+});
+
 test("Panels: nothing drawn until canvas, scene, view and a target; a jump is drawn once", () => {
   const panels = new Panels();
   const canvas = fakeCanvas();

@@ -1,5 +1,6 @@
 """The layers of app/ as docs/architecture.md draws them: imports only point down
-(server → protocol → engine; the CLI on top), and the engine uses no web framework, pydantic or asyncio."""
+(server → protocol → engine; server → diagnose → engine; the CLI on top), the engine uses no web framework,
+pydantic or asyncio, and diagnose (the network-file reader and report) none either."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def modules(layer: str) -> list[Path]:
 
 
 def test_every_layer_has_modules() -> None:
-    assert all(modules(layer) for layer in ("engine", "protocol", "server"))
+    assert all(modules(layer) for layer in ("engine", "protocol", "server", "diagnose"))
 
 
 @pytest.mark.parametrize("path", modules("engine"), ids=lambda p: p.name)
@@ -49,6 +50,14 @@ def test_the_engine_imports_only_torch_numpy_and_itself(path: Path) -> None:
 @pytest.mark.parametrize("path", modules("protocol"), ids=lambda p: p.name)
 def test_the_protocol_does_not_import_the_server(path: Path) -> None:
     assert not any(name.startswith(("app.server", "fastapi", "starlette")) for name in imports(path)), path.name
+
+
+@pytest.mark.parametrize("path", modules("diagnose"), ids=lambda p: p.name)
+def test_diagnose_sits_on_the_engine_without_the_server_or_a_web_framework(path: Path) -> None:
+    for name in imports(path):
+        assert not name.startswith(("app.server", "app.protocol")), f"{path.name} imports {name}"
+        assert name.split(".")[0] not in WEB - {"jinja2"}, f"{path.name} imports {name}"
+        assert not name.startswith(("pickle", "torch.load")), f"{path.name} imports {name}"
 
 
 def test_the_checker_sees_relative_imports() -> None:

@@ -41,18 +41,21 @@ export function drawConfidence(el, frame) {
   }));
 }
 
-/** Reliability diagram: accuracy against mean confidence per non-empty bin, size ∝ points in the bin. */
-export function drawReliability(el, frame) {
+/** Reliability diagram: accuracy against mean confidence per non-empty bin, size ∝ points in the bin. runs:
+[key, name, colour] of the frame's runs drawn; the first run's reliabilityScaled, if any, is drawn as `scaledName`. */
+export function drawReliability(el, frame, runs = RUNS, scaledName = "one-hot + temperature scaling") {
   const data = [{
     type: "scatter", mode: "lines", x: [0, 1], y: [0, 1], name: "perfectly calibrated",
     line: { color: REFERENCE_COLOR, dash: "dash", width: 1.5 }, hoverinfo: "skip",
   }];
-  const curves = RUNS.map(([key, name, color]) => [frame.runs[key].reliability, name, color, "solid"]);
-  const scaled = frame.runs.baseline.reliabilityScaled;
-  if (scaled) curves.push([scaled, "one-hot + temperature scaling", RUN_COLORS.scaled, "dashdot"]);
+  const curves = runs.map(([key, name, color]) => [frame.runs[key].reliability, name, color, "solid"]);
+  const scaled = frame.runs[runs[0][0]].reliabilityScaled;
+  if (scaled) curves.push([scaled, scaledName, RUN_COLORS.scaled, "dashdot"]);
+  let least = 1; // the lowest mean confidence drawn: with K classes it can be as low as 1/K
   for (const [rel, name, color, dash] of curves) {
     const total = rel.count.reduce((a, b) => a + b, 0) || 1;
     const keep = rel.count.map((n, b) => (n > 0 ? b : -1)).filter((b) => b >= 0);
+    for (const b of keep) least = Math.min(least, rel.confidence[b]);
     data.push({
       type: "scatter", mode: "lines+markers", name, x: keep.map((b) => rel.confidence[b]), y: keep.map((b) => rel.accuracy[b]),
       line: { color, width: 2, dash }, customdata: keep.map((b) => rel.count[b]),
@@ -62,7 +65,7 @@ export function drawReliability(el, frame) {
   }
   react(el, data, baseLayout({
     hovermode: "closest",
-    xaxis: { range: [0.3, 1.02], title: { text: "mean confidence in bin", standoff: 4 }, dtick: 0.1 },
+    xaxis: { range: [Math.min(0.3, least - 0.03), 1.02], title: { text: "mean confidence in bin", standoff: 4 }, dtick: 0.1 },
     yaxis: { range: [0, 1.05], title: { text: "accuracy in bin", standoff: 4 }, dtick: 0.2 },
   }));
 }

@@ -1,6 +1,6 @@
 /** How a template-plane panel's point layer is painted: the training points coloured by true class (× where
 the prediction is wrong), rings on flipped labels in the colour of the label given, the three templates
-(diamonds labelled w₀ w₁ w₂) and the triangle through them, through a view (view.js: Plotly's own plot
+(diamonds labelled w₀ w₁ w₂, or the scene's templateNames) and the triangle through them, through a view (view.js: Plotly's own plot
 area and ranges). Pure Canvas 2D on any context: a canvas in the page, an OffscreenCanvas in the painter
 worker, or the PNG export's canvas. Points of one class and kind share one path (a few fill and stroke
 calls per panel: measured about twice as fast in software-rendered Chromium as one drawImage per point).
@@ -32,7 +32,7 @@ function labelPlace(dx, dy, gap) {
 
 /** Paint a scene into ctx (its transform maps CSS pixels) through a view {l, t, w, h, x0, x1, y0, y1}.
 scene: {n, classes (true label per point), flips (indices of flipped labels), flipClasses (their given
-labels)}; positions: 2n point coordinates then the 6 template coordinates; wrong: 1 where the prediction
+labels), templateNames (optional: the three templates' labels)}; positions: 2n point coordinates then the 6 template coordinates; wrong: 1 where the prediction
 is not the true class; scale: marker size factor; highlight: the inspected point's index (-1: none), drawn
 with a dark ring over everything. Returns the templates' pixels [x0, y0, x1, y1, x2, y2]. */
 export function paintScene(ctx, scene, positions, wrong, view, scale = 1, highlight = -1) {
@@ -146,7 +146,7 @@ export function paintScene(ctx, scene, positions, wrong, view, scale = 1, highli
     const [align, baseline, ox, oy] = labelPlace(x - cx, y - cy, d + 3 * scale);
     ctx.textAlign = align;
     ctx.textBaseline = baseline;
-    ctx.fillText(`w${SUBSCRIPT[k]}`, x + ox, y + oy);
+    ctx.fillText(scene.templateNames ? scene.templateNames[k] : `w${SUBSCRIPT[k]}`, x + ox, y + oy);
   }
   ctx.restore();
   return at;

@@ -103,6 +103,7 @@ export class TemplatePlane {
       const flips = [];
       for (let i = 0; i < n; i++) if (frame.flipped[i]) flips.push(i);
       this.scene = { n, classes: this.key[0], flips: Int32Array.from(flips), flipClasses: Uint8Array.from(flips, (i) => frame.labels[i]) };
+      if (frame.templateNames) this.scene.templateNames = frame.templateNames; // labels other than w₀ w₁ w₂
       this.recent = [];
       this.painter.scene(this.runName, this.scene);
     }
