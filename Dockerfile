@@ -51,7 +51,8 @@ COPY templates/ templates/
 RUN pip install --no-cache-dir --no-deps . \
  && rm -rf build *.egg-info \
  && groupadd --system app \
- && useradd --system --gid app --create-home --home-dir /home/app --shell /usr/sbin/nologin app
+ && useradd --system --gid app --create-home --home-dir /home/app --shell /usr/sbin/nologin app \
+ && mkdir /state && chown app:app /state
 
 # Defaults, all overridable with -e / compose `environment:`.
 #   WORKERS       uvicorn worker processes; empty = one per CPU
@@ -64,6 +65,10 @@ RUN pip install --no-cache-dir --no-deps . \
 #   IDLE_TIMEOUT  seconds without client activity before a session is closed
 #   MAX_STEPS_PER_SECOND  per-session training rate cap, so one attendee cannot starve the others
 #   DIAGNOSE_MAX_MB  the largest network file /diagnose reads (its upload, and its arrays unpacked), in MB
+#   ROOM_MBPS     the room's network budget for every frame sent, Mbit/s; 0: no cap
+#   STATE_DIR     where the room's state lives (sessions, the lesson's step, answers): mount a volume there
+#   PUBLIC_URL    the address attendees open (http://ADDRESS:8000): inside Docker the server cannot see it
+#   LESSONS_DIR   a folder of lesson files of one's own, beside the built-in ones
 ENV WORKERS="" \
     MAX_SESSIONS=60 \
     FPS_CAP=30 \
@@ -72,7 +77,11 @@ ENV WORKERS="" \
     DEVICE=auto \
     IDLE_TIMEOUT=900 \
     MAX_STEPS_PER_SECOND=2000 \
-    DIAGNOSE_MAX_MB=200
+    DIAGNOSE_MAX_MB=200 \
+    ROOM_MBPS=0 \
+    STATE_DIR=/state \
+    PUBLIC_URL="" \
+    LESSONS_DIR=""
 
 USER app
 EXPOSE 8000
