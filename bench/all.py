@@ -4,7 +4,7 @@
 
 step, frame, load (a sweep over 1, 10, 20, 40, 60, 80 sessions, BENCH_SECONDS each, default 10;
 BENCH_SESSIONS overrides the sweep; each count batched, then with BATCH_SESSIONS=0: --compare),
-browser, and network (the room's network, issue 19: 60 and 150 attendees sharing 100 and 50 Mbit/s,
+browser, lesson (the host's "next" to 150 attendees, issue 20), and network (the room's network, issue 19: 60 and 150 attendees sharing 100 and 50 Mbit/s,
 150 without a limit, one page on 330 kbit/s; bench.load and bench.browser with --rate, which need root
 and iproute2) each run in their own process with --json; a benchmark
 that fails is recorded with its error and the others still run. The tables between
@@ -56,6 +56,7 @@ def plan() -> dict[str, list[str]]:
         "network_50mbit": ["-m", "bench.load", "--rate", "50mbit", "--sweep", "60,150", *room],
         "network_cpu": ["-m", "bench.load", "--sweep", "150", *room],
         "network_page": ["-m", "bench.browser", "--rate", "330kbit", "--seconds", seconds, "--json"],
+        "lesson": ["-m", "bench.lesson", "--attendees", "150", "--json"],
     })
     if _cuda():
         cmds["step_cuda"] = ["-m", "bench.step", "--device", "cuda", "--json"]
@@ -95,7 +96,7 @@ def update_doc(res: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.all", description=__doc__.split("\n")[0])
-    p.add_argument("--only", help="comma list of benchmarks to run (step, frame, load, browser, network)")
+    p.add_argument("--only", help="comma list of benchmarks to run (step, frame, load, browser, network, lesson)")
     p.add_argument("--no-docs", action="store_true", help="do not rewrite docs/performance.md")
     p.add_argument("--render-only", metavar="FILE", help="regenerate the docs from a results file, run nothing")
     p.add_argument("--note", help="a sentence to put under the machine line in the docs")
@@ -109,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     cmds = plan()
     only = [x.strip() for x in args.only.split(",")] if args.only else None
     timeouts = {"step": 300, "step_cuda": 300, "frame": 600, "load": 2400, "browser": 300, "network_100mbit": 900,
-                "network_50mbit": 900, "network_cpu": 600, "network_page": 600}
+                "network_50mbit": 900, "network_cpu": 600, "network_page": 600, "lesson": 600}
     command = "python -m bench.all" + (f" --only {args.only}" if args.only else "")
     env_bits = [f"{k}={os.environ[k]}" for k in ("BENCH_SECONDS", "BENCH_SESSIONS") if k in os.environ]
     res: dict[str, Any] = {"machine": machine(), "command": " ".join([*env_bits, command])}

@@ -278,6 +278,13 @@ def network_targets(res: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
                      f"received {_f(page['frames_received_per_s'])}/s, drawn {_f(page['fps'])}/s, ε shown after "
                      f"{_f(page['eps_latency_ms_median'], 0)} ms (median of {page['eps_probes']}), usable after "
                      f"{_f(page['usable_ms'], 0)} ms", all(page["targets"].values())))
+    ls = res.get("lesson", {})
+    if "next_to_last_attendee_ms_p95" in ls:
+        rows.append((f"The host's next reaches all {ls['attendees']} attendees (playing), p95 ≤ 1 s (issue 20)",
+                     f"last attendee after {_f(ls['next_to_last_attendee_ms_p50'], 0)} ms (p50), "
+                     f"{_f(ls['next_to_last_attendee_ms_p95'], 0)} ms (p95), {ls['missed']} missed; the projector's "
+                     f"GET /api/room {_f(ls['projector_poll_ms_p50'], 0)} / {_f(ls['projector_poll_ms_p95'], 0)} ms "
+                     "(p50 / p95)", ls["targets"]["next_reaches_all_p95_le_1s"]))
     f = res.get("frame", {})
     if "stream_bytes_mean" in f:
         rows.append(("Mean frame over the first 60 s of the default run ≤ 4 KB (issue 19)",
