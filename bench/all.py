@@ -1,15 +1,15 @@
 """Run every benchmark, write bench/results/latest.json and regenerate the tables in docs/performance.md.
 
-    python -m bench.all [--only step,frame,load,browser,network] [--no-docs] [--render-only FILE]
+    python -m bench.all [--only step,frame,load,browser,network,lesson] [--no-docs] [--render-only FILE]
 
 step, frame, load (a sweep over 1, 10, 20, 40, 60, 80 sessions, BENCH_SECONDS each, default 10;
 BENCH_SESSIONS overrides the sweep; each count batched, then with BATCH_SESSIONS=0: --compare),
-browser, lesson (the host's "next" to 150 attendees, issue 20), and network (the room's network, issue 19: 60 and 150 attendees sharing 100 and 50 Mbit/s,
-150 without a limit, one page on 330 kbit/s; bench.load and bench.browser with --rate, which need root
-and iproute2) each run in their own process with --json; a benchmark
-that fails is recorded with its error and the others still run. The tables between
-<!-- bench:begin --> and <!-- bench:end --> in docs/performance.md are rewritten; the prose around them
-is kept. Prints the combined JSON on stdout.
+browser, lesson (the host's "next" to 150 attendees, issue 20) and network (the room's network, issue
+19: 60 and 150 attendees sharing 100 and 50 Mbit/s, 150 without a limit, one page on 330 kbit/s;
+bench.load and bench.browser with --rate, which need root and iproute2) each run in their own process
+with --json; a benchmark that fails is recorded with its error and the others still run. The tables
+between <!-- bench:begin --> and <!-- bench:end --> in docs/performance.md are rewritten; the prose
+around them is kept. Prints the combined JSON on stdout.
 """
 
 from __future__ import annotations
