@@ -142,4 +142,3 @@ def first_passes(config: RunConfig, passes: int) -> dict[str, np.ndarray]:
         session.step(1)
     trace = np.array(losses)  # (steps, M)
     return {name: trace[:, m] for m, name in enumerate(session.names)}
-
