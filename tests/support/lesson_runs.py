@@ -135,10 +135,11 @@ def first_passes(config: RunConfig, passes: int) -> dict[str, np.ndarray]:
     through the data (what the page's loss chart draws), as an array (steps,)."""
     session = TrainingSession(config)
     steps = passes * -(-session.data.y_train.size // config.batch_size)
+    eps = torch.tensor(session.eps_values)
     losses = []
     for _ in range(steps):
         with torch.no_grad():
-            losses.append(bank_smoothed_cross_entropy(logits(session), session.y_train, session._eps_t).tolist())
+            losses.append(bank_smoothed_cross_entropy(logits(session), session.y_train, eps).tolist())
         session.step(1)
     trace = np.array(losses)  # (steps, M)
     return {name: trace[:, m] for m, name in enumerate(session.names)}
