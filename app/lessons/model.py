@@ -7,11 +7,12 @@ naming the file, the step (1-based, as the host counts them) and the field. Text
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..engine.config import LIMITS, ConfigError, RunConfig, check
+from ..engine.config import LIMITS, MAX_SWEEP_MODELS, ConfigError, RunConfig, check
 from ..engine.scenarios import SCENARIOS
 from .markdown import render, words
 
@@ -23,8 +24,8 @@ MAX_STEPS = 40
 SETTINGS: dict[str, tuple[str, ...]] = {  # what a step may set, by page
     "explorer": ("scenario", "config", "eps", "play", "speed"),
     "calculator": ("probs", "label", "eps"),
-    "sweep": ("eps", "steps", "config"),
-    "distill": ("config", "eps", "temperature", "alpha"),
+    "sweep": ("eps", "steps", "config", "play"),
+    "distill": ("config", "eps", "temperature", "alpha", "play"),
 }
 PROJECTOR = ("answers", "sweep")  # what the projector shows at a step: the answers, or the room's ε sweep
 SCENARIO_KEYS = tuple(s.key for s in SCENARIOS)
@@ -181,55 +182,81 @@ def _question(data: Any, source: str, n: int) -> Question:
 
 
 def _settings(page: str, data: Any, source: str, n: int) -> dict[str, Any]:
+    """The step's settings, each checked as the engine checks it; a problem names the setting (settings.eps,
+    settings.config.label_noise)."""
     if not isinstance(data, dict):
         raise LessonError(source, n, "settings", "settings is a table ([steps.settings])")
     _only(data, SETTINGS[page], source, n, "settings.", f"on the {page} page a step may set")
-    out = dict(data)
-    try:
-        if "scenario" in data and data["scenario"] not in SCENARIO_KEYS:
-            raise ValueError(f"unknown scenario {data['scenario']!r}; one of {', '.join(SCENARIO_KEYS)}")
-        if "config" in data:
-            if not isinstance(data["config"], dict):
-                raise ValueError("config is a table of run settings")
-            RunConfig().replace(**data["config"])  # every field and its limit, as the engine checks them
-        for key in ("eps", "temperature", "alpha", "speed") if page != "sweep" else ("temperature",):
-            if key in data:
-                check(key, data[key])
-        if "play" in data and not isinstance(data["play"], bool):
-            raise ValueError("play is true or false")
-        if page == "calculator":
-            _calculator(data)
-        if page == "sweep":
-            _sweep(data)
-    except (ValueError, TypeError, ConfigError) as err:
-        raise LessonError(source, n, "settings", str(err)) from None
-    return out
+    for key, value in data.items():
+        try:
+            _setting(page, key, value, data)
+        except _BadRunSetting as err:
+            raise LessonError(source, n, f"settings.config.{err.name}", str(err)) from None
+        except (ValueError, TypeError, ConfigError) as err:
+            raise LessonError(source, n, f"settings.{key}", str(err)) from None
+    return dict(data)
 
 
-def _calculator(data: dict[str, Any]) -> None:
-    probs = data.get("probs")
-    if probs is not None:
-        if not (isinstance(probs, list) and 2 <= len(probs) <= 10 and all(_number(p) and p > 0 for p in probs)):
-            raise ValueError("probs: 2 to 10 positive numbers")
-        if abs(sum(probs) - 1.0) > 1e-6:
-            raise ValueError(f"probs must add up to 1, they add up to {sum(probs):g}")
-    label = data.get("label")
-    if label is not None and not (isinstance(label, int) and not isinstance(label, bool)
-                                  and 1 <= label <= len(probs or [0, 0, 0, 0, 0, 0, 0, 0, 0, 0])):
-        raise ValueError("label: the true class, 1 to the number of probabilities (counted from 1)")
+class _BadRunSetting(ValueError):
+    """A field of a step's config that the engine refuses; `name` is the field."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(problem)
+        self.name = name
 
 
-def _sweep(data: dict[str, Any]) -> None:
-    eps = data.get("eps")
-    if eps is not None:
-        if not (isinstance(eps, list) and 1 <= len(eps) <= 41):
-            raise ValueError("eps: a list of 1 to 41 values of ε")
-        for e in eps:
+def _setting(page: str, key: str, value: Any, data: dict[str, Any]) -> None:
+    if key == "scenario":
+        if value not in SCENARIO_KEYS:
+            raise ValueError(f"unknown scenario {value!r}; one of {', '.join(SCENARIO_KEYS)}")
+    elif key == "config":
+        _config(value)
+    elif key == "play":
+        if not isinstance(value, bool):
+            raise ValueError(f"play is true or false, got {value!r}")
+    elif page == "calculator" and key in ("probs", "label"):
+        _calculator(key, value, data.get("probs"))
+    elif page == "sweep" and key in ("eps", "steps"):
+        _sweep(key, value)
+    else:  # eps, temperature, alpha, speed: a number within the engine's limit
+        check(key, value)
+
+
+def _config(config: Any) -> None:
+    """Every field a RunConfig has, each within its limit, as the engine checks them."""
+    if not isinstance(config, dict):
+        raise ValueError("config is a table of run settings")
+    names = [f.name for f in dataclasses.fields(RunConfig)]
+    for name, value in config.items():
+        if name not in names:
+            raise _BadRunSetting(name, f"not a run setting; one of {', '.join(names)}")
+        try:
+            RunConfig().replace(**{name: value})
+        except ConfigError as err:
+            raise _BadRunSetting(name, str(err)) from None
+
+
+def _calculator(key: str, value: Any, probs: Any) -> None:
+    if key == "probs":
+        if not (isinstance(value, list) and 2 <= len(value) <= 10 and all(_number(p) and p > 0 for p in value)):
+            raise ValueError("2 to 10 positive numbers")
+        if abs(sum(value) - 1.0) > 1e-6:
+            raise ValueError(f"the probabilities must add up to 1, they add up to {sum(value):g}")
+        return
+    classes = len(probs) if isinstance(probs, list) else 10
+    if not (isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= classes):
+        raise ValueError(f"the true class, 1 to {classes} (counted from 1), got {value!r}")
+
+
+def _sweep(key: str, value: Any) -> None:
+    if key == "eps":
+        if not (isinstance(value, list) and 1 <= len(value) <= MAX_SWEEP_MODELS):
+            raise ValueError(f"a list of 1 to {MAX_SWEEP_MODELS} values of ε")
+        for e in value:
             check("eps", e)
-    steps = data.get("steps")
-    if steps is not None and not (isinstance(steps, int) and not isinstance(steps, bool)
-                                  and 1 <= steps <= LIMITS["to"].hi):
-        raise ValueError(f"steps: a whole number from 1 to {int(LIMITS['to'].hi):,}")
+        return
+    if not (isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= LIMITS["to"].hi):
+        raise ValueError(f"a whole number from 1 to {int(LIMITS['to'].hi):,}, got {value!r}")
 
 
 def _only(data: dict[str, Any], allowed: tuple[str, ...], source: str, n: int | None, prefix: str,
