@@ -230,6 +230,10 @@ def snapshot_sessions(sessions: Sequence[TrainingSession], regions: Sequence[boo
                                       w[j * m : (j + 1) * m], b[j * m : (j + 1) * m])
                  for j, s in enumerate(order) if s.inspect_index is not None}
     points_np, templates_np, probs_np = _cpu(points), _cpu(templates), _cpu(probs)
+    top, pred = probs.max(dim=-1)  # (R, S): what the planes show of each point, for the whole group at once
+    xy = torch.cat([points, templates], dim=1)  # (R, S + 3, 2)
+    shown_np = (_cpu(pred.to(torch.uint8)), _cpu((top * 255.0).round_().to(torch.uint8)),
+                _cpu((xy.amax(dim=1) - xy.amin(dim=1)).amax(dim=1)))
     snaps = {}
     for j, s in enumerate(order):
         rows = slice(j * m, (j + 1) * m)
@@ -237,7 +241,8 @@ def snapshot_sessions(sessions: Sequence[TrainingSession], regions: Sequence[boo
         if grid_np is not None and s in regioned:
             r = regioned.index(s)
             grid = (grid_np[0][r * m : (r + 1) * m], grid_np[1][r * m : (r + 1) * m])
-        snaps[id(s)] = s._make_snapshot(points_np[rows], templates_np[rows], probs_np[rows], grid)
+        snaps[id(s)] = s._make_snapshot(points_np[rows], templates_np[rows], probs_np[rows], grid,
+                                        tuple(a[rows] for a in shown_np))
         snaps[id(s)].inspect = inspected.get(id(s))
     return [snaps[id(s)] for s in group]
 

@@ -35,6 +35,9 @@ class RunSnapshot:
     templates: np.ndarray  # (3, 2)
     class_distances: np.ndarray  # (3, 3) mean ‖x̃ − w̃_k‖ over the points of class c (row c, column k)
     probs: np.ndarray  # (S, 3) for the display subsample
+    pred: np.ndarray  # (S,) uint8 predicted class
+    confidence: np.ndarray  # (S,) uint8 round(255 · max probability)
+    extent: float  # the larger side of the box around the points and templates (the frame's grid follows it)
     reliability: M.Reliability  # on the validation set
     metrics: dict[str, float | None]  # measured at step metrics["steps"]
     reliability_ts: M.Reliability | None = None  # the baseline after temperature scaling
@@ -194,12 +197,15 @@ class TrainingSession:
         return snapshot_sessions([self], [regions], [metrics])[0]
 
     def _make_snapshot(self, points: np.ndarray, templates: np.ndarray, probs: np.ndarray,
-                       grid: tuple[np.ndarray, np.ndarray] | None) -> Snapshot:
-        """The snapshot from this session's arrays (M, ...) and its last measured metrics."""
+                       grid: tuple[np.ndarray, np.ndarray] | None, shown: tuple[np.ndarray, ...]) -> Snapshot:
+        """The snapshot from this session's arrays (M, ...) and its last measured metrics; `shown`: (pred,
+        confidence, extent) per model, computed with the group's (batch.snapshot_sessions)."""
         runs = []
+        pred, confidence, extent = shown
         for m, measured in enumerate(self._measured or []):
             run = RunSnapshot(name=self.names[m], eps=self.eps_values[m], points=points[m],
-                              templates=templates[m], probs=probs[m], **measured)
+                              templates=templates[m], probs=probs[m], pred=pred[m], confidence=confidence[m],
+                              extent=float(extent[m]), **measured)
             if grid is not None:
                 run.region_conf, run.region_class = grid[0][m], grid[1][m]
             runs.append(run)

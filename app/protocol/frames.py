@@ -148,28 +148,20 @@ class FrameEncoder:
         entry: dict[str, Any] = {"name": run.name, "eps": run.eps}
         xy = np.concatenate([run.points, run.templates])  # (S + 3, 2)
         previous = self._grid.get(i)
-        step = P.grid_step(P.extent(xy), previous[0] if previous else None)
+        step = P.grid_step(run.extent, previous[0] if previous else None)
         q = P.quantize_positions(xy, step)
         if q is None:  # not finite, or far outside its grid: as float32, and the next frame starts afresh
             self._grid.pop(i, None)
             arrays.append((f"{i}.xyf", xy.astype(np.float32)))
         else:
-            delta = P.position_deltas(q, previous[1]) if previous and previous[0] == step else None
-            small = P.pack_nibbles(delta) if delta is not None else None
-            if small is not None:
-                arrays.append((f"{i}.d4xy", small))
-            elif delta is not None:
-                arrays.append((f"{i}.dxy", delta))
-            else:
-                arrays.append((f"{i}.xy", q.astype("<i2")))
+            arrays.append(P.positions(i, q, previous[1] if previous and previous[0] == step else None))
             self._grid[i] = (step, q)
             entry["scale"] = step
-        conf = _confidence(run.probs)
-        if i not in self._conf or not np.array_equal(conf, self._conf[i]):
+        conf, pred = run.confidence, run.pred
+        if i not in self._conf or (conf != self._conf[i]).any():
             self._conf[i] = conf
             arrays.append((f"{i}.conf", conf))
-        pred = run.probs.argmax(axis=-1).astype(np.uint8)
-        if i not in self._pred or not np.array_equal(pred, self._pred[i]):
+        if i not in self._pred or (pred != self._pred[i]).any():
             self._pred[i] = pred
             arrays.append((f"{i}.pred", P.pack_classes(pred)))
         measured = (run.metrics, run.eps)
@@ -190,12 +182,6 @@ class FrameEncoder:
         extra = {"distill": {"phase": snap.phase, "teacher_step": snap.teacher_step, "student_step": snap.student_step,
                              **snap.settings.as_dict(), "pair": list(snap.pair), "point": snap.point}}
         return self.encode(snap.frame, playing=playing, steps_per_s=steps_per_s, mode="distill", extra=extra)
-
-
-def _confidence(probs: np.ndarray) -> np.ndarray:
-    """Each display point's confidence (max probability) as round(255 · p)."""
-    q: np.ndarray = np.rint(np.clip(probs.max(axis=-1), 0.0, 1.0) * 255.0).astype(np.uint8)
-    return q
 
 
 # ---- the client's side: one decoder per connection -------------------------------------------------------

@@ -26,7 +26,7 @@ CONF_LEVELS = 63  # region confidence: 6 bits over [1/K, 1]
 
 def extent(xy: np.ndarray) -> float:
     """The larger side of the box around the positions (N, 2); 0 for a single point."""
-    return float(np.max(np.ptp(xy, axis=0))) if xy.size else 0.0
+    return float((xy.max(axis=0) - xy.min(axis=0)).max()) if xy.size else 0.0
 
 
 def grid_step(span: float, previous: float | None) -> float:
@@ -39,12 +39,29 @@ def grid_step(span: float, previous: float | None) -> float:
 
 
 def quantize_positions(xy: np.ndarray, step: float) -> np.ndarray | None:
-    """(N, 2) float positions → int32 grid coordinates; None when a value is not finite or too far out."""
-    q = np.rint(np.asarray(xy, dtype=np.float64) / step)
-    if not np.isfinite(q).all() or (q.size and np.abs(q).max() > 32_767):
+    """(N, 2) float positions → int32 grid coordinates; None when a value is not finite or too far out. (Dividing
+    by a power of two is exact in float32 too.)"""
+    q = np.rint(xy / np.float32(step) if xy.dtype == np.float32 else np.asarray(xy, dtype=np.float64) / step)
+    if q.size and not np.abs(q).max() <= 32_767:  # NaN fails this test too
         return None
     out: np.ndarray = q.astype(np.int32)
     return out
+
+
+def positions(i: int, q: np.ndarray, previous: np.ndarray | None) -> tuple[str, np.ndarray]:
+    """Run i's coordinates as the frame sends them: int4 differences from the previous ones when all are within
+    ±7, int8 within ±127, else int16 coordinates ({i}.d4xy, {i}.dxy, {i}.xy: docs/protocol.md)."""
+    if previous is not None and previous.shape == q.shape:
+        d = q - previous
+        far = int(np.abs(d).max()) if d.size else 0
+        if far <= 7:
+            flat = (d.reshape(-1) & 15).astype(np.uint8)
+            if flat.size % 2:
+                flat = np.append(flat, np.uint8(0))
+            return f"{i}.d4xy", (flat[0::2] | flat[1::2] << 4).astype(np.uint8)
+        if far <= 127:
+            return f"{i}.dxy", d.astype(np.int8)
+    return f"{i}.xy", q.astype("<i2")
 
 
 def position_deltas(q: np.ndarray, previous: np.ndarray | None) -> np.ndarray | None:
