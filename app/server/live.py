@@ -36,6 +36,7 @@ from ..protocol.messages import (
 DEFAULT_SPEED = 3  # steps per frame: 90 steps/s at 30 fps, the effect shows within seconds
 METRICS_EVERY = 3  # all-point metrics on every 3rd frame (10 Hz at 30 fps); points move on every frame
 REGIONS_EVERY = 6  # decision regions (input-space panel) on every 6th frame, between two measured ones
+SPARSE = 2  # while the compute loop is behind, metrics and regions come half as often: frames and training first
 
 
 class LiveSession:
@@ -189,13 +190,15 @@ class LiveSession:
         self._steps_log = [(t, k) for t, k in self._steps_log if now - t < 2.0]
         self.dirty = True
 
-    def _frame_plan(self) -> tuple[bool, bool]:
-        """This frame's (regions, metrics): every metric on every METRICS_EVERY-th frame (and after a control)."""
+    def _frame_plan(self, sparse: bool = False) -> tuple[bool, bool]:
+        """This frame's (regions, metrics): every metric on every METRICS_EVERY-th frame (and after a control);
+        `sparse` (the compute loop is behind: a full room on a small machine): half as often."""
         self.dirty = False
         self.frames += 1
-        measure = self.measure_next or self.frames % METRICS_EVERY == 1
+        every = SPARSE if sparse else 1
+        measure = self.measure_next or self.frames % (METRICS_EVERY * every) == 1
         self.measure_next = False
-        return self.frames % REGIONS_EVERY == 0, measure
+        return self.frames % (REGIONS_EVERY * every) == 0, measure
 
     def _encode(self, snap: Any) -> bytes:
         if snap.diverged:
@@ -247,6 +250,7 @@ class Job:
     want_frame: bool
     train: bool = True
     ticks: int = 1
+    sparse: bool = False  # the loop is behind: metrics and regions half as often (LiveSession._frame_plan)
 
 
 def tick_sessions(jobs: Sequence[Job], batch: bool = True, groups: list[int] | None = None) -> list[bytes | None]:
@@ -276,7 +280,7 @@ def tick_sessions(jobs: Sequence[Job], batch: bool = True, groups: list[int] | N
         _isolating(step, members, failed)
     wanted = [j for j, job in enumerate(jobs)
               if job.want_frame and job.live.dirty and not job.live.seeking and j not in failed]
-    plans = {j: jobs[j].live._frame_plan() for j in wanted}
+    plans = {j: jobs[j].live._frame_plan(jobs[j].sparse) for j in wanted}
     snapshotting: dict[Hashable, list[int]] = {}
     for j in wanted:
         snapshotting.setdefault(_key(jobs[j].live.session, batch, snapshot_key), []).append(j)

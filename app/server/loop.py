@@ -190,7 +190,7 @@ class ComputeLoop:
             if steps:
                 training = True
                 if at_tick and self._due(m, live):  # a late tick trains for the periods it stands for
-                    jobs.append((m, Job(live, frame_free and conn.flow.may_send(now), True, periods)))
+                    jobs.append((m, Job(live, frame_free and conn.flow.may_send(now), True, periods, self.behind)))
             elif live.dirty:
                 if not frame_free:
                     retry = True  # the last frame is still leaving

@@ -227,3 +227,24 @@ def test_a_late_tick_trains_for_the_periods_it_stands_for() -> None:
         assert conn.live.session.step_count == 2 * 3 and len(conn.frames) == 1
 
     asyncio.run(scenario())
+
+
+def test_behind_capacity_metrics_and_regions_come_half_as_often() -> None:
+    """A full room on a small machine: every frame still moves the points, every 6th measures (not every 3rd)."""
+
+    async def scenario() -> None:
+        loop, _ = make_loop()
+        conn = FakeConnection()
+        join(loop, conn)
+        conn.live.playing = True
+        loop.behind = True
+        for _ in range(13):
+            await loop.pass_once(at_tick=True)
+            await settle()
+        decoder = FrameDecoder()
+        frames = [decoder.decode(f) for f in conn.frames]
+        assert len(frames) == 13
+        assert [i for i, f in enumerate(frames) if f["measured"]] == [0, 6, 12]
+        assert [i for i, f in enumerate(frames) if "extent" in f] == [11]
+
+    asyncio.run(scenario())
