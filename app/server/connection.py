@@ -18,14 +18,16 @@ from typing import Any, TypeVar
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from ..engine.config import MAX_MESSAGE_BYTES, RunConfig
+from ..engine.config import RunConfig
 from ..protocol.messages import (
     CLOSE_IDLE,
     CLOSE_POLICY,
     CLOSE_TRY_AGAIN,
     ControlError,
+    LoadDataset,
     parse_control,
 )
+from . import upload
 from .access import origin_allowed, token_ok
 from .live import LiveSession
 from .loop import Busy, ComputeLoop
@@ -149,13 +151,13 @@ class Connection:
                 text = msg.get("text")
                 if text is None:
                     raise ControlError("controls are JSON text messages, not binary data")
-                if len(text) > MAX_MESSAGE_BYTES or len(text.encode()) > MAX_MESSAGE_BYTES:
-                    raise ControlError(f"message too large: at most {MAX_MESSAGE_BYTES // 1024} KB")
+                upload.check_size(text)  # 64 KB, or a dataset message's own cap
                 data = json.loads(text)
                 if isinstance(data, dict) and data.get("type") == "ping":
                     await self.send_text({"type": "pong"})
                     continue
-                self.pending.append(parse_control(data))
+                ctrl = parse_control(data)
+                self.pending.append(await upload.read(ctrl) if isinstance(ctrl, LoadDataset) else ctrl)
                 self.loop.poke()
             except ControlError as err:
                 await self.error(str(err))
@@ -168,6 +170,8 @@ class Connection:
         try:
             for message, code in errors:
                 await self.error(message, code)
+            for reply in self.live.take_replies() if self.live is not None else []:
+                await self.send_text(reply)  # a dataset's summary (server/upload.py)
             await self.send_text(state)
         except GONE:
             pass
