@@ -3,6 +3,7 @@ command line; a bad file gets one line and exit status 2; the results' CSV is --
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -68,3 +69,15 @@ def test_csv_flag_mistakes_get_one_line(args: list[str], words: str, tmp_path: P
     monkeypatch.chdir(tmp_path)
     code, out, err = in_process(capsys, *args, *FAST)
     assert_usage_error(code, out, err, words)
+
+
+def test_results_csv_cells_that_look_like_formulas_are_prefixed(tmp_path: Path) -> None:
+    """OWASP's CSV injection rule for what the CLI writes: text starting = + - @ tab CR gets a leading '."""
+    from app.report import write_csv
+
+    out = tmp_path / "out.csv"
+    write_csv(str(out), [{"name": "=cmd|' /C calc'!A0", "eps": -0.5, "note": "@SUM(A1)", "x": "+1", "y": "\tt",
+                          "z": "plain", "w": None}])
+    with out.open(newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[1] == ["'=cmd|' /C calc'!A0", "-0.5", "'@SUM(A1)", "'+1", "'\tt", "plain", ""]
