@@ -1,6 +1,6 @@
 """Regenerate the README's screenshots: `.venv/bin/python docs/screenshots.py` (needs Debian's chromium);
 `docs/screenshots.py distill` makes only the distillation lab's, `docs/screenshots.py inspector` only the point
-inspector's.
+inspector's, `docs/screenshots.py csv` only your own data's.
 
 Starts a server on a free port, drives the pages in headless Chromium and writes docs/img/*.png.
 """
@@ -46,6 +46,9 @@ def main() -> None:
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
             if sys.argv[1:] == ["inspector"]:
                 inspector(page, base)
+                return
+            own_data(page, base)
+            if sys.argv[1:] == ["csv"]:
                 return
             distill(page, base)
             if sys.argv[1:] == ["distill"]:
@@ -97,6 +100,32 @@ def inspector(page: Any, base: str) -> None:
     bottom = page.evaluate("() => document.getElementById('inspector').getBoundingClientRect().bottom + scrollY")
     page.screenshot(path=str(OUT / "inspector.png"), full_page=True,
                     clip={"x": 0, "y": top - 8, "width": 1600, "height": bottom - top + 16})
+
+
+def own_data(page: Any, base: str) -> None:
+    """Your own data: the penguins example picked from "your own CSV…", what was read beside the planes at step
+    600, and a point inspected, its row of the file in the card."""
+    page.goto(f"{base}/?play=0")
+    page.wait_for_function("() => window.Plotly && document.getElementById('panel-baseline')._fullLayout",
+                           timeout=60_000)
+    page.get_by_test_id("dataset").select_option("csv")
+    page.get_by_test_id("example-penguins").click()
+    page.wait_for_function("() => Number(document.querySelector('[data-testid=status-step]').textContent) >= 600",
+                           timeout=60_000)
+    page.get_by_test_id("play-toggle").click()
+    page.wait_for_timeout(800)
+    spot = page.evaluate("""async () => {
+      const el = document.getElementById('panel-smoothed');
+      const s = await el.plane.snapshot();
+      const v = s.view, box = el.getBoundingClientRect(), i = Math.floor(s.drawn.x.length / 2);
+      return {x: box.left + v.l + (s.drawn.x[i] - v.x0) * v.w / (v.x1 - v.x0),
+              y: box.top + v.t + (v.y1 - s.drawn.y[i]) * v.h / (v.y1 - v.y0)}; }""")
+    page.mouse.click(spot["x"], spot["y"])
+    page.wait_for_selector("[data-testid=inspect-row]", timeout=15_000)
+    page.mouse.move(5, 5)
+    page.wait_for_timeout(600)
+    bottom = page.evaluate("() => document.getElementById('inspector').getBoundingClientRect().bottom + scrollY")
+    page.screenshot(path=str(OUT / "csv.png"), full_page=True, clip={"x": 0, "y": 0, "width": 1600, "height": bottom + 8})
 
 
 def distill(page: Any, base: str) -> None:

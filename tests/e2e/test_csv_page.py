@@ -178,3 +178,15 @@ def test_the_sweep_trains_on_a_file(watched: Watched) -> None:
     assert page.get_by_test_id("sweep-error").is_hidden()
     assert violations(page) == []
     assert not watched.errors, watched.errors
+
+
+def test_two_features_get_the_input_space_map(watched: Watched) -> None:
+    page = watched.page
+    page.goto(f"{watched.base}/?play=0")
+    wait_drawn(page)
+    page.get_by_test_id("dataset").select_option("csv")
+    page.get_by_test_id("csv-file").set_input_files(str(REPO / "tests" / "cases" / "csv" / "bad" / "good_for_choices.csv"))
+    page.get_by_test_id("csv-fact-features").filter(has_text="2: length, width").wait_for()
+    page.get_by_test_id("input-panel").wait_for(state="visible")
+    wait_for(page, "() => document.getElementById('input-baseline')._fullLayout", timeout=30)
+    assert not watched.errors, watched.errors
