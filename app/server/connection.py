@@ -18,13 +18,12 @@ from typing import Any, TypeVar
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from ..engine.config import RunConfig
+from ..engine.config import MAX_MESSAGE_BYTES, RunConfig
 from ..protocol.messages import (
     CLOSE_IDLE,
     CLOSE_POLICY,
     CLOSE_TRY_AGAIN,
     ControlError,
-    LoadDataset,
     parse_control,
 )
 from . import upload
@@ -151,13 +150,18 @@ class Connection:
                 text = msg.get("text")
                 if text is None:
                     raise ControlError("controls are JSON text messages, not binary data")
-                upload.check_size(text)  # 64 KB, or a dataset message's own cap
+                too_large = len(text) > MAX_MESSAGE_BYTES or len(text.encode()) > MAX_MESSAGE_BYTES
+                if too_large and not upload.within_cap(text):  # a dataset message has its own cap
+                    raise ControlError(f"message too large: at most {MAX_MESSAGE_BYTES // 1024} KB")
                 data = json.loads(text)
+                if isinstance(data, dict) and data.get("type") == "dataset":  # its file read in a thread (upload.py)
+                    self.pending.append(await upload.read(data))
+                    self.loop.poke()
+                    continue
                 if isinstance(data, dict) and data.get("type") == "ping":
                     await self.send_text({"type": "pong"})
                     continue
-                ctrl = parse_control(data)
-                self.pending.append(await upload.read(ctrl) if isinstance(ctrl, LoadDataset) else ctrl)
+                self.pending.append(parse_control(data))
                 self.loop.poke()
             except ControlError as err:
                 await self.error(str(err))

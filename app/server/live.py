@@ -16,7 +16,6 @@ from ..engine.batch import snapshot_key, snapshot_sessions, step_sessions, train
 from ..engine.config import CSV, MAX_CONTROLS_PER_SECOND, MAX_FPS, MAX_SPEED, RunConfig
 from ..engine.distill import DistillSession, DistillSettings, DistillSnapshot
 from ..engine.session import TrainingSession
-from ..engine.tabular import CsvData
 from ..protocol.frames import encode_distill, encode_snapshot
 from ..protocol.messages import (
     DIVERGED,
@@ -42,6 +41,8 @@ REGIONS_EVERY = 6  # decision regions (input-space panel) on every 6th frame, be
 class LiveSession:
     def __init__(self, config: RunConfig, *, fps_cap: int = 30, max_steps_per_second: int = 2_000) -> None:
         self.session: TrainingSession | DistillSession = TrainingSession(config)
+        self.csv: upload.CsvData | None = None  # the session's own CSV file (server/upload.py), in memory only
+        self.replies: list[dict[str, Any]] = []  # answers to controls (a dataset's summary), sent before the state
         self.fps_cap = min(fps_cap, MAX_FPS)
         self.fps = self.fps_cap
         self.speed = DEFAULT_SPEED
@@ -56,8 +57,6 @@ class LiveSession:
         self.error: Exception | None = None  # set by a tick that failed on this session alone
         self.goto: int | None = None  # a `goto` in progress: the step it fast-forwards to, frames held back
         self.announce = False  # the state changed without a control (a goto arrived): send it after the frame
-        self.csv: CsvData | None = None  # the session's own CSV file (server/upload.py), in memory only
-        self.replies: list[dict[str, Any]] = []  # answers to controls (a dataset's summary), sent before the state
 
     # ---- controls ---------------------------------------------------------------------------------
     def admit(self, now: float) -> None:

@@ -15,28 +15,30 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..engine.config import CSV, MAX_CSV_BYTES, MAX_DATASET_MESSAGE_BYTES, MAX_MESSAGE_BYTES
+from ..engine.config import CSV, MAX_CSV_BYTES, MAX_DATASET_MESSAGE_BYTES
 from ..engine.csvread import CsvError, Table, read_table, shown
 from ..engine.distill import DistillSession
 from ..engine.session import TrainingSession
 from ..engine.tabular import CsvData, choose, example
-from ..protocol.messages import ControlError, LoadDataset, merge_config
+from ..protocol.messages import ControlError, LoadDataset, merge_config, parse_control
 
 if TYPE_CHECKING:
     from .live import LiveSession
+
+__all__ = ["CsvData", "ReadDataset", "apply", "described", "read", "within_cap"]
 
 # A message over 64 KB must say at once that it is a dataset: its type comes first, as the page sends it.
 _DATASET_HEAD = re.compile(r'\s*\{\s*"type"\s*:\s*"dataset"\s*,')
 
 
-def check_size(text: str) -> None:
-    """Refuse a message over its cap: 64 KB, or for a `dataset` message MAX_DATASET_MESSAGE_BYTES."""
-    if len(text) <= MAX_MESSAGE_BYTES and len(text.encode()) <= MAX_MESSAGE_BYTES:
-        return
+def within_cap(text: str) -> bool:
+    """Whether a message over 64 KB is a `dataset` message within its own cap (MAX_DATASET_MESSAGE_BYTES);
+    raises ControlError for one over it."""
     if not _DATASET_HEAD.match(text[:200]):
-        raise ControlError(f"message too large: at most {MAX_MESSAGE_BYTES // 1024} KB")
+        return False
     if len(text) > MAX_DATASET_MESSAGE_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_DATASET_MESSAGE_BYTES:
         raise ControlError(f"the file is too large: the explorer reads files of at most {MAX_CSV_BYTES // 2**20} MB")
+    return True
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,11 @@ class ReadDataset:
     name: str
 
 
-async def read(ctrl: LoadDataset) -> ReadDataset:
-    """Read the control's file (or example) off the event loop; raises ControlError with the reader's sentence."""
+async def read(data: Any) -> ReadDataset:
+    """Validate a `dataset` control and read its file (or example) off the event loop; raises ControlError with
+    the reader's sentence."""
+    ctrl = parse_control(data)
+    assert isinstance(ctrl, LoadDataset)
     if ctrl.csv is not None and ctrl.example is not None:
         raise ControlError("a dataset message carries a csv or an example, not both")
     if ctrl.csv is None and ctrl.example is None:

@@ -18,7 +18,7 @@ from tests.e2e.conftest import Watched
 from tests.e2e.pages import wait_drawn, wait_for
 from tests.e2e.test_inspector import LONELY_POINT, PHONE
 from tests.support.axe import violations
-from tests.support.csvcases import BadCase, bad_cases
+from tests.support.csvcases import BAD, BadCase, bad_cases
 from tests.support.server import REPO
 
 pytestmark = pytest.mark.e2e
@@ -185,7 +185,7 @@ def test_two_features_get_the_input_space_map(watched: Watched) -> None:
     page.goto(f"{watched.base}/?play=0")
     wait_drawn(page)
     page.get_by_test_id("dataset").select_option("csv")
-    page.get_by_test_id("csv-file").set_input_files(str(REPO / "tests" / "cases" / "csv" / "bad" / "good_for_choices.csv"))
+    page.get_by_test_id("csv-file").set_input_files(str(BAD / "good_for_choices.csv"))
     page.get_by_test_id("csv-fact-features").filter(has_text="2: length, width").wait_for()
     page.get_by_test_id("input-panel").wait_for(state="visible")
     wait_for(page, "() => document.getElementById('input-baseline')._fullLayout", timeout=30)

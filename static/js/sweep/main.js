@@ -46,9 +46,7 @@ const csv = new CsvFile($("csv-box"), LIMITS.csv, () => openSession().then(() =>
   (err) => showError(err.message)));
 
 const socket = new Session({
-  onHello() {
-    csv.newSession();
-  },
+  onHello() {},
   onFrame(buffer) {
     const { header } = decodeFrame(buffer);
     if (!state.accepting || header.mode !== "sweep" || !sameEps(header.runs.map((r) => r.eps), state.eps)) return;
@@ -78,6 +76,7 @@ const socket = new Session({
     if (conn === "connecting") {
       setConn("connecting", "connecting…");
     } else if (conn === "open") {
+      csv.newSession();
       if (opening) opening.resolve();
       opening = null;
     } else if (opening) { // closed before the hello
