@@ -105,6 +105,30 @@ class Sweep(Message):
     config: dict[str, Any] = Field(default_factory=dict)
 
 
+class LoadDataset(Message):
+    """Train on a CSV file (issue 22): its text (`csv`), an example that ships (`example`), or neither: another
+    label or classes for the file the session holds. Answered with {"type": "dataset", "summary": ...} and a
+    reset on it (the session's mode kept), or an error that changes nothing. Its own size cap
+    (MAX_DATASET_MESSAGE_BYTES); the file stays in the session's memory and is dropped with it."""
+
+    type: Literal["dataset"]
+    name: str = Field("your file", max_length=200, description="the file's name, as the page shows it")
+    csv: str | None = Field(None, description="the file's text: UTF-8, else Latin-1, decoded by the page")
+    example: str | None = Field(None, description=f"an example file: {', '.join(EXAMPLES)}")
+    label: str | None = Field(None, max_length=1_000, description="the label column (default: chosen by name)")
+    classes: list[Annotated[str, Field(max_length=1_000)]] | None = Field(
+        None, min_length=3, max_length=3, description="the three classes (default: the most frequent)")
+    sha256: str | None = Field(None, pattern="^[0-9a-f]{16}$", description="a link's fingerprint the file must have")
+    config: dict[str, Any] = Field(default_factory=dict, description="RunConfig fields for the reset on it")
+
+    @field_validator("example")
+    @classmethod
+    def _known_example(cls, v: str | None) -> str | None:
+        if v is not None and v not in EXAMPLES:
+            raise ValueError(f"no example named {_shown(v)}; the examples are {', '.join(EXAMPLES)}")
+        return v
+
+
 class Goto(Message):
     """Fast-forward to step `to` without sending frames (a link to a moment: `at=N` in the page's URL), then
     pause there and send that step's frame. Counted against the session's rate cap, like `step`."""
@@ -138,30 +162,6 @@ class Distill(Message):
     def lab_changes(self) -> dict[str, Any]:
         """The lab settings this message sets (DistillSettings fields)."""
         return {k: v for k, v in self.model_dump(exclude={"type", "config"}).items() if v is not None}
-
-
-class LoadDataset(Message):
-    """Train on a CSV file (issue 22): its text (`csv`), an example that ships (`example`), or neither: another
-    label or classes for the file the session holds. Answered with {"type": "dataset", "summary": ...} and a
-    reset on it (the session's mode kept), or an error that changes nothing. Its own size cap
-    (MAX_DATASET_MESSAGE_BYTES); the file stays in the session's memory and is dropped with it."""
-
-    type: Literal["dataset"]
-    name: str = Field("your file", max_length=200, description="the file's name, as the page shows it")
-    csv: str | None = Field(None, description="the file's text: UTF-8, else Latin-1, decoded by the page")
-    example: str | None = Field(None, description=f"an example file: {', '.join(EXAMPLES)}")
-    label: str | None = Field(None, max_length=1_000, description="the label column (default: chosen by name)")
-    classes: list[Annotated[str, Field(max_length=1_000)]] | None = Field(
-        None, min_length=3, max_length=3, description="the three classes (default: the most frequent)")
-    sha256: str | None = Field(None, pattern="^[0-9a-f]{16}$", description="a link's fingerprint the file must have")
-    config: dict[str, Any] = Field(default_factory=dict, description="RunConfig fields for the reset on it")
-
-    @field_validator("example")
-    @classmethod
-    def _known_example(cls, v: str | None) -> str | None:
-        if v is not None and v not in EXAMPLES:
-            raise ValueError(f"no example named {_shown(v)}; the examples are {', '.join(EXAMPLES)}")
-        return v
 
 
 Control = Annotated[Play | Pause | Step | Set | Reset | Sweep | Distill | Goto | Inspect | LoadDataset,
