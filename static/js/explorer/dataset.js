@@ -41,11 +41,13 @@ export class DatasetPanel extends CsvFile {
     return this.summary ? this.summary.features.length : 0;
   }
 
-  /** The server's state: the run's file (null for other datasets), as a link names it. */
+  /** The server's state: the run's file (null for other datasets), as a link names it; true when it changed. */
   confirm(data) {
     const example = this.good && this.good.example;
+    const before = JSON.stringify(this.data);
     this.data = !data ? null : example ? { kind: "example", example, label: data.label, classes: data.classes }
       : { kind: "csv", sha256: data.sha256, label: data.label, classes: data.classes };
+    return JSON.stringify(this.data) !== before;
   }
 
   /** For the exports' file names: the file's name without its extension, or null. */

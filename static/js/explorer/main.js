@@ -271,8 +271,7 @@ function onText(msg) {
   if (msg.type === "state") {
     awaitingState = false;
     if (msg.goto !== null && msg.goto !== undefined) showGoto(msg.goto);
-    dataset.confirm(msg.data);
-    if (JSON.stringify(dataset.data) !== JSON.stringify(state.data)) {
+    if (dataset.confirm(msg.data)) {
       state.data = dataset.data;
       saveUrl();
     }
