@@ -1,10 +1,11 @@
 """Command line: `python -m app serve | run | sweep | distill | diagnose`.
 
 run   trains the twin (ε = 0 and ε) and prints a table, or one JSON object with --json.
-sweep trains one model per ε as one vectorized bank; --json, --csv FILE, --html FILE.
+sweep trains one model per ε as one vectorized bank; --json, --out-csv FILE, --html FILE.
 distill trains two teachers (ε = 0 and ε), then one student each on its teacher's softened probabilities;
-      --json, --csv FILE, --html FILE.
+      --json, --out-csv FILE, --html FILE.
 diagnose reads a trained network's file and prints the paper's diagnostics (app/diagnose/cli.py); --json, --html.
+run, sweep and distill train on your own CSV file with --csv FILE [--label COL] [--classes A,B,C] (app/csvcli.py).
 serve serves the live explorer (uvicorn; workers = CPU count in production).
 Bad flags give one clear line on stderr and exit status 2, never a traceback.
 """
@@ -20,9 +21,11 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from . import csvcli
 from .diagnose.cli import add_diagnose_parser, run_diagnose
 from .diagnose.reader import DiagnoseError
 from .engine.config import MAX_SWEEP_MODELS, RunConfig
+from .engine.csvread import CsvError
 from .protocol.messages import ControlError, merge_config
 from .server.supervisor import ServeError, serve
 
@@ -59,6 +62,7 @@ def _add_run_flags(p: argparse.ArgumentParser, steps: bool = True) -> None:
     p.add_argument("--ordered", action="store_true", default=None, help="unshuffled: class 0, then 1, then 2")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    csvcli.add_flags(p)
 
 
 def build_parser() -> Parser:
@@ -77,7 +81,7 @@ def build_parser() -> Parser:
     sweep = sub.add_parser("sweep", help="train one model per ε as one bank and report")
     _add_run_flags(sweep)
     sweep.add_argument("--eps", default="0:0.5:0.05", help="START:STOP:STEP or a comma list (default 0:0.5:0.05)")
-    sweep.add_argument("--csv", metavar="FILE", help="write the results as CSV")
+    sweep.add_argument("--out-csv", metavar="FILE", help="write the results as CSV")
     sweep.add_argument("--html", metavar="FILE", help="write a standalone Plotly report")
     _add_distill_parser(sub)
     add_diagnose_parser(sub)
@@ -94,7 +98,7 @@ def _add_distill_parser(sub: Any) -> None:
     p.add_argument("--student-steps", type=int, help="the students' steps, after the teachers' (default 3000)")
     p.add_argument("--student-hidden", type=int, help="the students' hidden width (default 8)")
     p.add_argument("--student-penultimate", type=int, help="the students' penultimate dimension (default 4)")
-    p.add_argument("--csv", metavar="FILE", help="write the four runs as CSV")
+    p.add_argument("--out-csv", metavar="FILE", help="write the four runs as CSV")
     p.add_argument("--html", metavar="FILE", help="write a standalone Plotly report (the runs over training)")
 
 
@@ -149,6 +153,7 @@ def config_from_args(args: argparse.Namespace, eps: float | None) -> RunConfig:
     fields = ("dataset", "seed", "lr", "optimizer", "weight_decay", "batch_size", "hidden", "penultimate",
               "points", "device", "similarity", "label_noise", "ordered")
     changes: dict[str, Any] = {f: getattr(args, f) for f in fields if getattr(args, f) is not None}
+    changes.update(csvcli.dataset_changes(args))
     if eps is not None:
         changes["eps"] = eps
     try:
@@ -157,7 +162,8 @@ def config_from_args(args: argparse.Namespace, eps: float | None) -> RunConfig:
         raise UsageError(str(err).replace("bad run settings: ", "")) from None
 
 
-def train(config: RunConfig, steps: int, sweep_eps: list[float] | None, quiet: bool) -> dict[str, Any]:
+def train(config: RunConfig, steps: int, sweep_eps: list[float] | None, quiet: bool,
+          table: csvcli.CsvData | None = None) -> dict[str, Any]:
     import torch
     from tqdm import tqdm
 
@@ -167,7 +173,7 @@ def train(config: RunConfig, steps: int, sweep_eps: list[float] | None, quiet: b
     if steps < 0:
         raise UsageError(f"--steps must be 0 or more, got {steps}")
     try:
-        session = TrainingSession(config, sweep_eps)
+        session = TrainingSession(config, sweep_eps, table)
     except ValueError as err:  # ControlError is a ValueError: the same words as the server's
         raise UsageError(str(err)) from None
     with tqdm(total=steps, desc="training", unit="step", file=sys.stderr, disable=quiet, mininterval=0.2) as bar:
@@ -183,7 +189,8 @@ def train(config: RunConfig, steps: int, sweep_eps: list[float] | None, quiet: b
     cfg.update(steps=steps, device=str(session.device))
     if sweep_eps is not None:
         cfg["eps"] = sweep_eps
-    return {"config": cfg, "runs": {name: {k: m.get(k) for k in REPORT_KEYS} for name, m in runs.items()}}
+    return {"config": cfg, **csvcli.report(table),
+            "runs": {name: {k: m.get(k) for k in REPORT_KEYS} for name, m in runs.items()}}
 
 
 def _table(rows: dict[str, dict[str, Any]], keys: Sequence[str] = REPORT_KEYS) -> str:
@@ -206,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             return serve(args)
         if args.command == "run":
-            result = train(config_from_args(args, args.eps), args.steps, None, args.quiet)
+            result = train(config_from_args(args, args.eps), args.steps, None, args.quiet, csvcli.load(args))
             if args.json:
                 print(json.dumps(result))
             else:
@@ -219,20 +226,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         sweep_eps = parse_eps_list(args.eps)
         if args.html and importlib.util.find_spec("plotly") is None:  # the server's image leaves plotly out
             raise UsageError("--html needs the plotly package: pip install 'label-smoothing-explorer[report]'")
-        result = train(config_from_args(args, None), args.steps, sweep_eps, args.quiet)
+        result = train(config_from_args(args, None), args.steps, sweep_eps, args.quiet, csvcli.load(args))
         runs = list(result["runs"].values())
         from .report import write_csv, write_html
 
-        if args.csv:
-            write_csv(args.csv, runs)
+        if args.out_csv:
+            write_csv(args.out_csv, runs)
         if args.html:
             write_html(args.html, result["config"], runs)
         if args.json:
-            print(json.dumps({"config": result["config"], "runs": runs}))
+            print(json.dumps({**result, "runs": runs}))
         else:
             print(_table(result["runs"]))
         return 0
-    except (UsageError, ServeError, DiagnoseError) as err:
+    except (UsageError, ServeError, DiagnoseError, CsvError) as err:
         return _fail(str(err))
     except OSError as err:
         return _fail(f"{err.strerror or err} ({getattr(err, 'filename', '')})")
@@ -265,11 +272,11 @@ def distill(args: argparse.Namespace) -> int:
     settings = DistillSettings(**changes)
     if args.html and importlib.util.find_spec("plotly") is None:
         raise UsageError("--html needs the plotly package: pip install 'label-smoothing-explorer[report]'")
-    result, history = train_distill(config, settings, args.quiet, record=bool(args.html))
+    result, history = train_distill(config, settings, args.quiet, record=bool(args.html), table=csvcli.load(args))
     from .report import write_distill_csv, write_distill_html
 
-    if args.csv:
-        write_distill_csv(args.csv, result)
+    if args.out_csv:
+        write_distill_csv(args.out_csv, result)
     if args.html:
         write_distill_html(args.html, config.as_dict(), result, history)
     if args.json:
@@ -281,8 +288,8 @@ def distill(args: argparse.Namespace) -> int:
     return 0
 
 
-def train_distill(config: RunConfig, settings: Any, quiet: bool,
-                  record: bool = False) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def train_distill(config: RunConfig, settings: Any, quiet: bool, record: bool = False,
+                  table: csvcli.CsvData | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Run the lab to its end: the report and, with `record`, the four runs' metrics about every 1 % of the way."""
     import torch
     from tqdm import tqdm
@@ -291,7 +298,7 @@ def train_distill(config: RunConfig, settings: Any, quiet: bool,
 
     torch.set_num_threads(1)
     try:
-        lab = DistillSession(config, settings)
+        lab = DistillSession(config, settings, table)
     except ValueError as err:
         raise UsageError(str(err)) from None
     total = settings.teacher_steps + settings.student_steps
@@ -312,7 +319,7 @@ def train_distill(config: RunConfig, settings: Any, quiet: bool,
         return {k: runs[name].get(k) for k in keys}
 
     result = {
-        "temperature": settings.temperature, "alpha": settings.alpha,
+        "temperature": settings.temperature, "alpha": settings.alpha, **csvcli.report(table),
         "teachers": {twin: pick(f"teacher/{twin}", TEACHER_KEYS) for twin in ("baseline", "smoothed")},
         "students": {twin: pick(f"student/{twin}", STUDENT_KEYS) for twin in ("baseline", "smoothed")},
     }

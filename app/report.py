@@ -1,4 +1,7 @@
-"""Sweep reports: CSV and a standalone HTML page built with the plotly Python package (works offline)."""
+"""Sweep reports: CSV and a standalone HTML page built with the plotly Python package (works offline).
+
+Every CSV cell goes through `cell`: a text that a spreadsheet would take for a formula gets a leading ' (OWASP,
+CSV injection), as the pages' exports do (static/js/lib/download.js)."""
 
 from __future__ import annotations
 
@@ -7,14 +10,25 @@ from typing import Any
 
 from .engine.loss import optimal_logit_gap
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: Any) -> Any:
+    """A CSV cell: "" for None, numbers as they are, a formula-looking text prefixed with '."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
 
 def write_csv(path: str, runs: list[dict[str, Any]]) -> None:
     keys = list(runs[0])
     with open(path, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=keys)
+        writer = csv.DictWriter(fh, fieldnames=[cell(k) for k in keys])
         writer.writeheader()
         for run in runs:
-            writer.writerow({k: "" if run[k] is None else run[k] for k in keys})
+            writer.writerow({cell(k): cell(run[k]) for k in keys})
 
 
 def write_html(path: str, config: dict[str, Any], runs: list[dict[str, Any]]) -> None:
@@ -55,10 +69,10 @@ def write_distill_csv(path: str, result: dict[str, Any]) -> None:
                          "alpha": result["alpha"], **{k: v for k, v in run.items() if k not in ("eps", "teacher_eps")}})
     keys = list(dict.fromkeys(k for row in rows for k in row))
     with open(path, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=keys)
+        writer = csv.DictWriter(fh, fieldnames=[cell(k) for k in keys])
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: "" if row.get(k) is None else row[k] for k in keys})
+            writer.writerow({cell(k): cell(row.get(k)) for k in keys})
 
 
 def write_distill_html(path: str, config: dict[str, Any], result: dict[str, Any],

@@ -1,6 +1,7 @@
 """Regenerate the README's screenshots: `.venv/bin/python docs/screenshots.py` (needs Debian's chromium);
 `docs/screenshots.py distill` makes only the distillation lab's, `docs/screenshots.py inspector` only the point
-inspector's, `docs/screenshots.py diagnose` only the /diagnose page's (a digits CNN trained with ε = 0.1 for it).
+inspector's, `docs/screenshots.py diagnose` only the /diagnose page's (a digits CNN trained with ε = 0.1 for it),
+`docs/screenshots.py csv` only your own data's.
 
 Starts a server on a free port, drives the pages in headless Chromium and writes docs/img/*.png.
 """
@@ -50,6 +51,9 @@ def main() -> None:
             if sys.argv[1:] == ["diagnose"]:
                 diagnose(page, base)
                 return
+            own_data(page, base)
+            if sys.argv[1:] == ["csv"]:
+                return
             distill(page, base)
             if sys.argv[1:] == ["distill"]:
                 return
@@ -79,6 +83,24 @@ def main() -> None:
     print("wrote", ", ".join(str(f.relative_to(ROOT)) for f in sorted(OUT.glob("*.png"))))
 
 
+POINT = """async (flipped) => {
+  const el = document.getElementById('panel-smoothed');
+  const s = await el.plane.snapshot();
+  const v = s.view, box = el.getBoundingClientRect();
+  const i = flipped ? s.flips.find((k) => s.wrong[k] === 0) ?? s.flips[0] ?? 0 : Math.floor(s.drawn.x.length / 2);
+  return {x: box.left + v.l + (s.drawn.x[i] - v.x0) * v.w / (v.x1 - v.x0),
+          y: box.top + v.t + (v.y1 - s.drawn.y[i]) * v.h / (v.y1 - v.y0)}; }"""
+
+
+def click_point(page: Any, flipped: bool, shown: str) -> None:
+    """Click a point of the smoothed panel (a flipped one, else one in the middle of the list), wait for `shown`."""
+    spot = page.evaluate(POINT, flipped)
+    page.mouse.click(spot["x"], spot["y"])
+    page.wait_for_selector(shown, timeout=15_000)
+    page.mouse.move(5, 5)
+    page.wait_for_timeout(600)
+
+
 def inspector(page: Any, base: str) -> None:
     """The point inspector on a link to a moment (noisy labels at step 600): a flipped point of the smoothed run
     clicked, the card with both runs' numbers under the panels."""
@@ -86,21 +108,29 @@ def inspector(page: Any, base: str) -> None:
     page.wait_for_function("() => document.getElementById('panel-smoothed').dataset.step === '600' && window.Plotly"
                            " && document.getElementById('panel-smoothed')._fullLayout", timeout=60_000)
     page.wait_for_timeout(800)
-    spot = page.evaluate("""async () => {
-      const el = document.getElementById('panel-smoothed');
-      const s = await el.plane.snapshot();
-      const v = s.view, box = el.getBoundingClientRect();
-      const i = s.flips.find((k) => s.wrong[k] === 0) ?? s.flips[0] ?? 0;
-      return {x: box.left + v.l + (s.drawn.x[i] - v.x0) * v.w / (v.x1 - v.x0),
-              y: box.top + v.t + (v.y1 - s.drawn.y[i]) * v.h / (v.y1 - v.y0)}; }""")
-    page.mouse.click(spot["x"], spot["y"])
-    page.wait_for_selector("[data-testid=inspect-smoothed-identity]", timeout=15_000)
-    page.mouse.move(5, 5)
-    page.wait_for_timeout(600)
+    click_point(page, flipped=True, shown="[data-testid=inspect-smoothed-identity]")
     top = page.evaluate("() => document.querySelector('.panel-pair').getBoundingClientRect().top + scrollY")
     bottom = page.evaluate("() => document.getElementById('inspector').getBoundingClientRect().bottom + scrollY")
     page.screenshot(path=str(OUT / "inspector.png"), full_page=True,
                     clip={"x": 0, "y": top - 8, "width": 1600, "height": bottom - top + 16})
+
+
+def own_data(page: Any, base: str) -> None:
+    """Your own data: the penguins example picked from "your own CSV…", what was read beside the planes at step
+    600, and a point inspected, its row of the file in the card."""
+    page.goto(f"{base}/?play=0")
+    page.wait_for_function("() => window.Plotly && document.getElementById('panel-baseline')._fullLayout",
+                           timeout=60_000)
+    page.get_by_test_id("dataset").select_option("csv")
+    page.get_by_test_id("example-penguins").click()
+    page.wait_for_function("() => Number(document.querySelector('[data-testid=status-step]').textContent) >= 600",
+                           timeout=60_000)
+    page.get_by_test_id("play-toggle").click()
+    page.wait_for_timeout(800)
+    click_point(page, flipped=False, shown="[data-testid=inspect-row]")
+    bottom = page.evaluate("() => document.getElementById('inspector').getBoundingClientRect().bottom + scrollY")
+    page.screenshot(path=str(OUT / "csv.png"), full_page=True,
+                    clip={"x": 0, "y": 0, "width": 1600, "height": bottom + 8})
 
 
 def distill(page: Any, base: str) -> None:

@@ -321,8 +321,12 @@ def inspect_point(s: TrainingSession, acts: torch.Tensor, logits: torch.Tensor, 
     }
     table = {key: value.cpu().tolist() for key, value in numbers.items()}
     runs = {name: {key: table[key][m] for key in table} for m, name in enumerate(s.names)}
-    return {"index": i, "label": label, "true_label": int(s.data.y_true[point]),
+    info = {"index": i, "label": label, "true_label": int(s.data.y_true[point]),
             "flipped": bool(s.data.flipped[point]), "x": [float(v) for v in s.data.x_train[point]], "runs": runs}
+    row = s.source_row(point)
+    if row is not None:  # a CSV file's point: its row as the file has it
+        info["row"] = row
+    return info
 
 
 def _cpu(t: torch.Tensor) -> np.ndarray:

@@ -11,7 +11,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-DATASETS = ("blobs", "digits", "digits-similar", "wine", "iris")
+DATASETS = ("blobs", "digits", "digits-similar", "wine", "iris")  # built in: make_dataset builds them from a seed
+CSV = "csv"  # the session's own CSV file (engine/csvread.py, engine/tabular.py): held in memory, never on disk
 K = 3  # the toy is a three-class problem throughout
 
 
@@ -67,7 +68,7 @@ LIMITS: dict[str, Limit] = {
     "student_penultimate": Limit(2, 256, integer=True),
 }
 CHOICES: dict[str, tuple[str, ...]] = {
-    "dataset": DATASETS,
+    "dataset": (*DATASETS, CSV),
     "optimizer": ("adam", "sgd"),
     "device": ("auto", "cpu", "cuda"),
 }
@@ -79,6 +80,19 @@ MAX_CONTROLS_PER_SECOND = 100
 # per full-batch step on one core. The largest twin the field limits allow (2 × 20,000 × 768) fits.
 MAX_RUN_SIZE = 40_000_000
 TABLE_POINTS = 600  # digits, wine and iris ship with fewer training points than this
+
+# Your own data: a CSV file is read with these limits checked while reading (engine/csvread.py), so memory is
+# bounded by them, not by the file; each has its own message there and in engine/tabular.py.
+MAX_CSV_BYTES = 5 * 2**20  # the file (the text's characters, once decoded: never more than its bytes)
+MAX_CSV_ROWS = 20_000  # data rows, the header not counted
+MAX_CSV_FEATURES = 64  # numeric columns used as features
+MAX_CSV_COLUMNS = 256  # columns of any kind
+MAX_CSV_LINE = 65_536  # characters in one row (a quoted field's line breaks included)
+MIN_CLASS_ROWS = 10  # usable rows in each of the three chosen classes
+MAX_LABEL_NUMBERS = 20  # a numeric column with more distinct values is a measurement, not a label
+# A `dataset` message carries the file as JSON text: at most 6 bytes per character (\u0001) and the rest of
+# the message. Every other control is held to MAX_MESSAGE_BYTES.
+MAX_DATASET_MESSAGE_BYTES = 6 * MAX_CSV_BYTES + MAX_MESSAGE_BYTES
 
 
 LABELS = {"eps": "ε", "lr": "the learning rate", "label_noise": "label noise", "n": "the number of steps",
@@ -116,7 +130,7 @@ class RunConfig:
     """Everything that defines a run; the same seed gives the same run. Checked against LIMITS when built."""
 
     dataset: str = field(default="blobs", metadata=_doc(
-        "blobs (2-D toy), digits (0, 1, 7), digits-similar (3, 5, 8), wine, iris"))
+        "blobs (2-D toy), digits (0, 1, 7), digits-similar (3, 5, 8), wine, iris, csv (the session's own file)"))
     points: int = field(default=600, metadata=_doc("training points (blobs only)"))
     similarity: float = field(default=0.0, metadata=_doc("blobs: 0 far apart, 1 classes 0 and 1 overlap"))
     label_noise: float = field(default=0.0, metadata=_doc("fraction of training labels flipped"))
@@ -154,17 +168,20 @@ class RunConfig:
         return self.points if self.dataset == "blobs" else TABLE_POINTS
 
 
-def run_size(config: RunConfig, models: int) -> int:
-    """models × training points × (hidden + penultimate): what a step and a snapshot cost, roughly."""
-    return models * config.training_points * (config.hidden + config.penultimate)
+def run_size(config: RunConfig, models: int, points: int | None = None) -> int:
+    """models × training points × (hidden + penultimate): what a step and a snapshot cost, roughly.
+
+    `points`: the training points where the config alone does not say (a CSV file's)."""
+    return models * (points or config.training_points) * (config.hidden + config.penultimate)
 
 
-def check_run_size(config: RunConfig, models: int) -> None:
+def check_run_size(config: RunConfig, models: int, points: int | None = None) -> None:
     """Raise ConfigError, naming the fields and the limit, when a run would be too large to serve."""
-    size = run_size(config, models)
+    size = run_size(config, models, points)
     if size > MAX_RUN_SIZE:
+        n = points or config.training_points
         raise ConfigError(
-            f"run too large: models × points × (hidden + penultimate) = {models} × {config.training_points} × "
+            f"run too large: models × points × (hidden + penultimate) = {models} × {n} × "
             f"({config.hidden} + {config.penultimate}) = {size:,}, at most {MAX_RUN_SIZE:,}; "
             "use fewer ε values, fewer points or a narrower network"
         )
@@ -184,4 +201,6 @@ def page_limits(fps_cap: int) -> dict[str, Any]:
               for name, lim in LIMITS.items()}
     fields["fps"]["max"] = min(fps_cap, MAX_FPS)
     fields["step"] = fields.pop("n")
-    return {"fields": fields, "choices": {k: list(v) for k, v in CHOICES.items()}, "sweep_models": MAX_SWEEP_MODELS}
+    return {"fields": fields, "choices": {k: list(v) for k, v in CHOICES.items()}, "sweep_models": MAX_SWEEP_MODELS,
+            "csv": {"bytes": MAX_CSV_BYTES, "rows": MAX_CSV_ROWS, "features": MAX_CSV_FEATURES,
+                    "class_rows": MIN_CLASS_ROWS}}

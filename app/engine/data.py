@@ -4,16 +4,21 @@ The blog's scenarios (blog §6): semantically similar classes (`similarity`), in
 data (`label_noise`, training labels only), unshuffled data (`ordered`). Nothing is downloaded:
 scikit-learn's digits, wine and iris tables ship beside this file as tables.npz (written from
 scikit-learn by tests/reference/tables.py and held equal to it by tests/unit/test_tables.py), so the
-server needs numpy only.
+server needs numpy only. A session's own CSV file (engine/tabular.py) is split here too, and standardized
+with its training split's statistics.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .config import DATASETS, K, check
+from .config import CSV, DATASETS, ConfigError, K, check
+
+if TYPE_CHECKING:
+    from .tabular import CsvData
 
 __all__ = ["DATASETS", "K", "Dataset", "class_order", "make_dataset"]
 
@@ -34,6 +39,8 @@ class Dataset:
     flipped: np.ndarray  # (N,) bool
     y_true: np.ndarray  # (N,) int64, the clean training labels
     class_names: tuple[str, str, str]
+    source: CsvData | None = None  # a CSV file's rows: the inspector shows a training point's row
+    source_rows: np.ndarray | None = None  # (N,) each training point's index in source (x, y, rows)
 
     @property
     def input_dim(self) -> int:
@@ -47,12 +54,17 @@ def make_dataset(
     similarity: float = 0.0,
     label_noise: float = 0.0,
     seed: int = 0,
+    table: CsvData | None = None,
 ) -> Dataset:
-    """Build a dataset deterministically from `seed`; validation labels are never flipped."""
+    """Build a dataset deterministically from `seed`; validation labels are never flipped.
+
+    `table`: the CSV file's rows, for the dataset "csv" (the session holds them)."""
     check("dataset", name)
     check("similarity", similarity)
     check("label_noise", label_noise)
     rng = np.random.default_rng(seed)
+    if name == CSV:
+        return _csv(table, label_noise, rng)
     if name == "blobs":
         check("points", points)
         x_tr, y_tr = _blobs(points, similarity, rng)
@@ -121,15 +133,32 @@ def _split(
     x: np.ndarray, y: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Stratified 2/3 train, 1/3 validation."""
+    tr, va = _split_index(y, rng)
+    return x[tr], y[tr], x[va], y[va]
+
+
+def _split_index(y: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The training and validation indices of a stratified 2/3 : 1/3 split, each shuffled."""
     train, val = [], []
     for c in range(K):
         idx = rng.permutation(np.flatnonzero(y == c))
         cut = (2 * idx.size) // 3
         train.append(idx[:cut])
         val.append(idx[cut:])
-    tr = rng.permutation(np.concatenate(train))
-    va = rng.permutation(np.concatenate(val))
-    return x[tr], y[tr], x[va], y[va]
+    return rng.permutation(np.concatenate(train)), rng.permutation(np.concatenate(val))
+
+
+def _csv(table: CsvData | None, label_noise: float, rng: np.random.Generator) -> Dataset:
+    """A CSV file's rows, split and standardized with the training split's mean and standard deviation."""
+    if table is None:
+        raise ConfigError("no CSV file in this session: choose one first (dataset: your own CSV)")
+    tr, va = _split_index(table.y, rng)
+    mean, std = table.x[tr].mean(axis=0), table.x[tr].std(axis=0)
+    scale = np.where(std > 0, std, 1.0)
+    noisy, flipped = _flip(table.y[tr], label_noise, rng)
+    return Dataset(name=CSV, x_train=((table.x[tr] - mean) / scale).astype(np.float32), y_train=noisy,
+                   x_val=((table.x[va] - mean) / scale).astype(np.float32), y_val=table.y[va], flipped=flipped,
+                   y_true=table.y[tr], class_names=table.classes, source=table, source_rows=tr)
 
 
 def _flip(y: np.ndarray, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

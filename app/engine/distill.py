@@ -19,16 +19,19 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from .bank import make_optimizer
-from .config import MAX_RUN_SIZE, ConfigError, RunConfig, check, finite, run_size
+from .config import CSV, MAX_RUN_SIZE, ConfigError, RunConfig, check, finite, run_size
 from .data import Dataset, class_order
 from .kd import distill_backward, distillation_loss, similar_pair, similar_share, similar_share_per_point
 from .session import BASELINE, DIVERGED_LOSS, SMOOTHED, RunSnapshot, Snapshot, TrainingSession
+
+if TYPE_CHECKING:
+    from .tabular import CsvData
 
 TEACHERS, STUDENTS, DONE = "teachers", "students", "done"  # the lab's phases, in order
 ROLES = ("teacher", "student")
@@ -62,13 +65,15 @@ class DistillSettings:
         return dataclasses.asdict(self)
 
 
-def check_lab_size(config: RunConfig, settings: DistillSettings) -> None:
-    """Teachers and students together stay within the run-size limit every session has."""
+def check_lab_size(config: RunConfig, settings: DistillSettings, points: int | None = None) -> None:
+    """Teachers and students together stay within the run-size limit every session has (`points`: a CSV
+    file's training points)."""
     students = config.replace(hidden=settings.student_hidden, penultimate=settings.student_penultimate)
-    size = run_size(config, 2) + run_size(students, 2)
+    size = run_size(config, 2, points) + run_size(students, 2, points)
     if size > MAX_RUN_SIZE:
         raise ConfigError(
-            f"lab too large: 2 teachers and 2 students × {config.training_points} points × their units = {size:,}, "
+            f"lab too large: 2 teachers and 2 students × {points or config.training_points} points × their units = "
+            f"{size:,}, "
             f"at most {MAX_RUN_SIZE:,}; use fewer points or narrower networks")
 
 
@@ -134,16 +139,19 @@ class DistillSession:
 
     is_sweep = False
 
-    def __init__(self, config: RunConfig | None = None, settings: DistillSettings | None = None) -> None:
-        self.reset(config or RunConfig(), settings)
+    def __init__(self, config: RunConfig | None = None, settings: DistillSettings | None = None,
+                 table: CsvData | None = None) -> None:
+        self.reset(config or RunConfig(), settings, table)
 
-    def reset(self, config: RunConfig, settings: DistillSettings | None = None) -> None:
-        """Start the lab again from step 0; raises ConfigError (state unchanged) before building anything."""
+    def reset(self, config: RunConfig, settings: DistillSettings | None = None, table: CsvData | None = None) -> None:
+        """Start the lab again from step 0 (`table`: the session's CSV rows, for the dataset "csv"); raises
+        ConfigError (state unchanged) before building anything."""
         settings = settings or DistillSettings()
-        check_lab_size(config, settings)
-        teachers = TrainingSession(config)
+        table = table if config.dataset == CSV else None
+        check_lab_size(config, settings, int(table.summary["train"]) if table is not None else None)
+        teachers = TrainingSession(config, table=table)
         students = TrainingSession(config.replace(
-            hidden=settings.student_hidden, penultimate=settings.student_penultimate, eps=0.0))
+            hidden=settings.student_hidden, penultimate=settings.student_penultimate, eps=0.0), table=table)
         self.settings, self.teachers, self.students = settings, teachers, students
         self.pair = similar_pair(teachers.data)
         self.student_step = 0

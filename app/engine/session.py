@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from . import measure as M
 from .bank import ModelBank, make_optimizer, resolve_device
-from .config import K, RunConfig, check, check_run_size
+from .config import CSV, K, RunConfig, check, check_run_size
 from .data import Dataset, class_order, make_dataset
+
+if TYPE_CHECKING:
+    from .tabular import CsvData
 
 BASELINE, SMOOTHED = "baseline", "smoothed"  # the twin's runs: ε = 0 and the chosen ε
 TWIN_NAMES = (BASELINE, SMOOTHED)
@@ -61,16 +64,20 @@ class Snapshot:
 class TrainingSession:
     """Step, change ε or the learning rate live, reset, and snapshot a bank of models."""
 
-    def __init__(self, config: RunConfig | None = None, sweep_eps: Sequence[float] | None = None) -> None:
-        self.reset(config or RunConfig(), sweep_eps)
+    def __init__(self, config: RunConfig | None = None, sweep_eps: Sequence[float] | None = None,
+                 table: CsvData | None = None) -> None:
+        self.reset(config or RunConfig(), sweep_eps, table)
 
     # ---- lifecycle ---------------------------------------------------------------------------
-    def reset(self, config: RunConfig, sweep_eps: Sequence[float] | None = None) -> None:
-        """Start again from step 0 with `config` (and, for a sweep, one model per ε in `sweep_eps`).
+    def reset(self, config: RunConfig, sweep_eps: Sequence[float] | None = None, table: CsvData | None = None) -> None:
+        """Start again from step 0 with `config` (and, for a sweep, one model per ε in `sweep_eps`); `table`:
+        the rows of the session's CSV file, used when config.dataset is "csv".
 
         Raises ConfigError (state unchanged) for a run too large to serve, before building anything.
         """
-        check_run_size(config, len(sweep_eps) if sweep_eps is not None else len(TWIN_NAMES))
+        table = table if config.dataset == CSV else None
+        points = int(table.summary["train"]) if table is not None else None
+        check_run_size(config, len(sweep_eps) if sweep_eps is not None else len(TWIN_NAMES), points)
         for e in sweep_eps or ():
             check("eps", e)
         device = resolve_device(config.device)
@@ -80,6 +87,7 @@ class TrainingSession:
             similarity=config.similarity,
             label_noise=config.label_noise,
             seed=config.seed,
+            table=table,
         )
         self.config, self.data, self.device = config, data, device
         self.is_sweep = sweep_eps is not None
@@ -218,6 +226,13 @@ class TrainingSession:
             snap.inputs = self.data.x_train[idx]
             snap.region_extent = self.region_extent
         return snap
+
+    def source_row(self, point: int) -> dict[str, Any] | None:
+        """Training point `point`'s row in the CSV file it came from ({line, cells}), None for other datasets."""
+        data = self.data
+        if data.source is None or data.source_rows is None:
+            return None
+        return data.source.row(int(data.source_rows[point]))
 
     def run_metrics(self) -> dict[str, dict[str, float | None]]:
         """The latest metrics per run name (takes a snapshot)."""

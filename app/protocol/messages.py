@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, get_type_hints
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model, field_validator
 
 from ..engine.config import CHOICES, LIMITS, MAX_MESSAGE_BYTES, MAX_SWEEP_MODELS, ConfigError, RunConfig, check
+from ..engine.tabular import EXAMPLES
 
 __all__ = ["MAX_MESSAGE_BYTES", "ControlError", "RunConfig", "merge_config", "parse_control"]
 
@@ -104,6 +105,30 @@ class Sweep(Message):
     config: dict[str, Any] = Field(default_factory=dict)
 
 
+class LoadDataset(Message):
+    """Train on a CSV file (issue 22): its text (`csv`), an example that ships (`example`), or neither: another
+    label or classes for the file the session holds. Answered with {"type": "dataset", "summary": ...} and a
+    reset on it (the session's mode kept), or an error that changes nothing. Its own size cap
+    (MAX_DATASET_MESSAGE_BYTES); the file stays in the session's memory and is dropped with it."""
+
+    type: Literal["dataset"]
+    name: str = Field("your file", max_length=200, description="the file's name, as the page shows it")
+    csv: str | None = Field(None, description="the file's text: UTF-8, else Latin-1, decoded by the page")
+    example: str | None = Field(None, description=f"an example file: {', '.join(EXAMPLES)}")
+    label: str | None = Field(None, max_length=1_000, description="the label column (default: chosen by name)")
+    classes: list[Annotated[str, Field(max_length=1_000)]] | None = Field(
+        None, min_length=3, max_length=3, description="the three classes (default: the most frequent)")
+    sha256: str | None = Field(None, pattern="^[0-9a-f]{16}$", description="a link's fingerprint the file must have")
+    config: dict[str, Any] = Field(default_factory=dict, description="RunConfig fields for the reset on it")
+
+    @field_validator("example")
+    @classmethod
+    def _known_example(cls, v: str | None) -> str | None:
+        if v is not None and v not in EXAMPLES:
+            raise ValueError(f"no example named {_shown(v)}; the examples are {', '.join(EXAMPLES)}")
+        return v
+
+
 class Goto(Message):
     """Fast-forward to step `to` without sending frames (a link to a moment: `at=N` in the page's URL), then
     pause there and send that step's frame. Counted against the session's rate cap, like `step`."""
@@ -166,14 +191,16 @@ def parse_room(data: dict[str, Any]) -> Answer | Follow:
         raise ControlError(f"bad {data.get('type')!r} message: {describe(err)}") from None
 
 
-Control = Annotated[Play | Pause | Step | Set | Reset | Sweep | Distill | Goto | Inspect, Field(discriminator="type")]
+Control = Annotated[Play | Pause | Step | Set | Reset | Sweep | Distill | Goto | Inspect | LoadDataset,
+                    Field(discriminator="type")]
 _CONTROL = TypeAdapter(Control)
-CONTROL_TYPES = ("play", "pause", "step", "set", "reset", "sweep", "distill", "goto", "inspect")
+CONTROL_TYPES = ("play", "pause", "step", "set", "reset", "sweep", "distill", "goto", "inspect", "dataset")
 
 
 def _allowed_ranges() -> dict[str, str]:
     """Field name → its allowed values in words, from the engine's limits (one source of truth)."""
-    out = {"config": "an object of run settings", "ordered": "true or false"}
+    out = {"config": "an object of run settings", "ordered": "true or false", "csv": "the file's text",
+           "classes": "three class names", "sha256": "16 hexadecimal digits", "label": "a column's name"}
     out.update({name: lim.words() for name, lim in LIMITS.items()})
     out.update({name: "one of " + ", ".join(values) for name, values in CHOICES.items()})
     return out
@@ -228,7 +255,7 @@ class ControlError(ValueError):
 ALLOWED = _allowed_ranges()
 
 
-def parse_control(data: Any) -> Play | Pause | Step | Set | Reset | Sweep | Distill | Goto | Inspect:
+def parse_control(data: Any) -> Play | Pause | Step | Set | Reset | Sweep | Distill | Goto | Inspect | LoadDataset:
     """Validate a decoded JSON control message or raise ControlError with a clear message."""
     if not isinstance(data, dict):
         raise ControlError('a control message must be a JSON object such as {"type": "play"}')

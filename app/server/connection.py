@@ -34,6 +34,7 @@ from ..protocol.messages import (
     parse_control,
     parse_room,
 )
+from . import upload
 from .access import origin_allowed, token_ok
 from .classroom import Classroom
 from .flow import AckError, FlowControl
@@ -187,9 +188,14 @@ class Connection:
                 self.live.admit(now)  # every other message counts against the rate limit
                 if text is None:
                     raise ControlError("controls are JSON text messages, not binary data")
-                if len(text) > MAX_MESSAGE_BYTES or len(text.encode()) > MAX_MESSAGE_BYTES:
+                too_large = len(text) > MAX_MESSAGE_BYTES or len(text.encode()) > MAX_MESSAGE_BYTES
+                if too_large and not upload.within_cap(text):  # a dataset message has its own cap
                     raise ControlError(f"message too large: at most {MAX_MESSAGE_BYTES // 1024} KB")
                 data = json.loads(text)
+                if isinstance(data, dict) and data.get("type") == "dataset":  # its file read in a thread (upload.py)
+                    self.pending.append(await upload.read(data))
+                    self.loop.poke()
+                    continue
                 if isinstance(data, dict) and data.get("type") == "ping":
                     await self.send_text({"type": "pong"})
                     continue
@@ -253,6 +259,8 @@ class Connection:
         try:
             for message, code in errors:
                 await self.error(message, code)
+            for reply in self.live.take_replies() if self.live is not None else []:
+                await self.send_text(reply)  # a dataset's summary (server/upload.py)
             await self.send_text(state)
         except GONE:
             pass

@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import __version__
 from ..engine.batch import snapshot_key, snapshot_sessions, step_sessions, train_key
-from ..engine.config import MAX_CONTROLS_PER_SECOND, MAX_FPS, MAX_SPEED, RunConfig
+from ..engine.config import CSV, MAX_CONTROLS_PER_SECOND, MAX_FPS, MAX_SPEED, RunConfig
 from ..engine.distill import DistillSession, DistillSettings, DistillSnapshot
 from ..engine.session import TrainingSession
 from ..protocol.frames import FrameEncoder
@@ -32,6 +32,7 @@ from ..protocol.messages import (
     Sweep,
     merge_config,
 )
+from . import upload
 
 DEFAULT_SPEED = 3  # steps per frame: 90 steps/s at 30 fps, the effect shows within seconds
 METRICS_EVERY = 3  # all-point metrics on every 3rd frame (10 Hz at 30 fps); points move on every frame
@@ -42,6 +43,8 @@ SPARSE = 2  # while the compute loop is behind, metrics and regions come half as
 class LiveSession:
     def __init__(self, config: RunConfig, *, fps_cap: int = 30, max_steps_per_second: int = 2_000) -> None:
         self.session: TrainingSession | DistillSession = TrainingSession(config)
+        self.csv: upload.CsvData | None = None  # the session's own CSV file (server/upload.py), in memory only
+        self.replies: list[dict[str, Any]] = []  # answers to controls (a dataset's summary), sent before the state
         self.fps_cap = min(fps_cap, MAX_FPS)
         self.fps = self.fps_cap
         self.speed = DEFAULT_SPEED
@@ -68,7 +71,8 @@ class LiveSession:
                                RATE_LIMITED)
         self._rate_window.append(now)
 
-    def apply(self, ctrl: Play | Pause | Step | Set | Reset | Sweep | Distill | Goto | Inspect) -> None:
+    def apply(self, ctrl: Play | Pause | Step | Set | Reset | Sweep | Distill | Goto | Inspect | upload.ReadDataset
+              ) -> None:
         """Apply one validated control; raises ControlError (state unchanged) if it cannot be applied."""
         s = self.session
         if isinstance(ctrl, Play):
@@ -107,12 +111,14 @@ class LiveSession:
             self._goto(ctrl.to)
         elif isinstance(ctrl, Inspect):
             self._inspect(ctrl.index)
+        elif isinstance(ctrl, upload.ReadDataset):
+            upload.apply(self, ctrl)
         self.dirty = True
         self.measure_next = True
 
     def _reset(self, config: RunConfig, sweep_eps: list[float] | None) -> None:
         try:
-            self.session = TrainingSession(config, sweep_eps)  # built fully before it replaces the old one
+            self.session = TrainingSession(config, sweep_eps, self.csv)  # built fully before it replaces the old one
         except ValueError as err:
             raise ControlError(str(err)) from None
         self.encoder.new_run()
@@ -143,7 +149,7 @@ class LiveSession:
 
     def _distill(self, config: RunConfig, changes: dict[str, Any]) -> None:
         try:
-            self.session = DistillSession(config, DistillSettings(**changes))  # built before it replaces the old
+            self.session = DistillSession(config, DistillSettings(**changes), self.csv)  # built before it replaces
         except ValueError as err:
             raise ControlError(str(err)) from None
         self.encoder.new_run()
@@ -210,6 +216,11 @@ class LiveSession:
         return self.encoder.encode(snap, playing=self.playing, steps_per_s=rate,
                                    mode="sweep" if self.session.is_sweep else "twin")
 
+    def take_replies(self) -> list[dict[str, Any]]:
+        """The answers queued by the controls applied so far (each once)."""
+        replies, self.replies = self.replies, []
+        return replies
+
     def steps_per_second(self) -> float:
         if len(self._steps_log) < 2:
             return 0.0
@@ -237,6 +248,7 @@ class LiveSession:
             "goto": self.goto,
             "room_paused": self.room_paused,
             "inspect": getattr(s, "inspect_index", None),
+            "data": upload.described(self.csv) if s.config.dataset == CSV else None,
             "version": __version__,
         }
 

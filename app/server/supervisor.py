@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from ..engine.bank import resolve_device
-from ..engine.config import MAX_MESSAGE_BYTES
+from ..engine.config import MAX_DATASET_MESSAGE_BYTES
 from ..lessons import LessonError
 from ..lessons import load as load_lessons
 from .join import ALL, attendee_urls, is_loopback_name
@@ -85,7 +85,7 @@ def welcome(settings: Settings) -> list[str]:
 
 APP = "app.server.app:create_app_from_env"
 UVICORN: dict[str, object] = dict(
-    ws_max_size=MAX_MESSAGE_BYTES + 1024,  # and some slack: bigger controls are refused
+    ws_max_size=MAX_DATASET_MESSAGE_BYTES + 1024,  # a CSV file's dataset message; other controls: 64 KB (upload.py)
     ws_per_message_deflate=False,  # frames are float32 arrays: deflate costs CPU per frame for little gain
     timeout_graceful_shutdown=3,
     log_level="warning",

@@ -286,7 +286,7 @@ def argv(draw: st.DrawFn, tmp: Path) -> list[str]:
         elif kind == "switch":
             out.append(draw(st.sampled_from(SWITCHES)))
         elif kind == "file":
-            out += [draw(st.sampled_from(["--csv", "--html"])),
+            out += [draw(st.sampled_from(["--out-csv", "--html", "--csv"])),
                     str(tmp / draw(st.sampled_from(["out.csv", "out.html", "missing/dir/out.csv", ""])))]
         elif kind == "serve":
             out += [draw(st.sampled_from(["--port", "--workers", "--host", "--device"])), draw(number_words())]
@@ -303,9 +303,9 @@ def cli_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
 real_train = cli.train
 
 
-def short_train(config: Any, steps: int, sweep_eps: Any, quiet: bool) -> dict[str, Any]:
+def short_train(config: Any, steps: int, sweep_eps: Any, quiet: bool, table: Any = None) -> dict[str, Any]:
     """The real training path, held to a few steps (negative --steps still reach its check)."""
-    return real_train(config, min(steps, 3), sweep_eps, True)
+    return real_train(config, min(steps, 3), sweep_eps, True, table)
 
 
 @settings(FUZZ, max_examples=100)

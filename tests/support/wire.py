@@ -23,7 +23,7 @@ import websockets
 
 from .server import ServerProcess, wait_until
 
-TEXT_TYPES = {"hello", "state", "error", "pong", "lesson"}
+TEXT_TYPES = {"hello", "state", "error", "pong", "lesson", "dataset"}
 Message = dict[str, Any] | bytes
 
 

@@ -155,7 +155,7 @@ def test_sweep_json_csv_and_html(tmp_path: Path, capsys: pytest.CaptureFixture[s
     csv_path, html_path = tmp_path / "sweep.csv", tmp_path / "sweep.html"
     code, out, _ = in_process(
         capsys, "sweep", "--eps", "0:0.2:0.1", "--steps", "100", "--device", "cpu", "--quiet", "--json",
-        "--csv", str(csv_path), "--html", str(html_path),
+        "--out-csv", str(csv_path), "--html", str(html_path),
     )
     assert code == 0 and out.count("\n") == 1
     result = json.loads(out)
@@ -217,6 +217,6 @@ def test_bad_sweep_specs_give_one_line_and_exit_2(
 def test_unwritable_report_path_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     target = tmp_path / "missing-dir" / "out.csv"
     code, out, err = in_process(capsys, "sweep", "--eps", "0,0.1", "--steps", "2", "--device", "cpu", "--quiet",
-                                "--csv", str(target))
+                                "--out-csv", str(target))
     assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert "out.csv" in err

@@ -50,7 +50,7 @@ def test_the_contract_command_prints_one_object_with_every_run(contract: dict) -
 
 def test_csv_html_and_the_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out_csv, out_html = tmp_path / "lab.csv", tmp_path / "lab.html"
-    assert main([*SMALL, "--csv", str(out_csv), "--html", str(out_html)]) == 0
+    assert main([*SMALL, "--out-csv", str(out_csv), "--html", str(out_html)]) == 0
     table = capsys.readouterr().out
     assert table.startswith("T = 1, α = 0") and "teacher/baseline" in table and "similar_share" in table
     with out_csv.open(newline="") as fh:

@@ -11,6 +11,7 @@ here too. `inspectRows` is pure (tests/js/inspector.test.mjs).
 import { $ } from "../lib/dom.js";
 import { CLASS_COLORS } from "../lib/plots.js";
 import { formatEps } from "./controls.js";
+import { rowTable } from "./dataset.js";
 
 const SUB = ["₀", "₁", "₂"];
 const RUNS = [["baseline", "one-hot"], ["smoothed", "smoothed"]];
@@ -112,7 +113,7 @@ export class Inspector {
     const flipped = info.flipped ? el("span", { class: "flip", text: " (flipped by label noise)" }) : "";
     const labels = el("p", { class: "labels" }, "true class ", className(names, info.true_label),
       " · trained as ", className(names, info.label), flipped, ` · step ${frame.step}`);
-    const input = el("div", { class: "inspect-input" }, el("span", { class: "muted", text: "input " }),
+    const input = info.row ? rowTable(info.row) : el("div", { class: "inspect-input" }, el("span", { class: "muted", text: "input " }),
       info.x.length === 2
         ? el("b", { "data-testid": "inspect-x", text: `(${fix(info.x[0], 2)}, ${fix(info.x[1], 2)})` })
         : digitImage(info.x));

@@ -13,6 +13,7 @@ import { NO_PLOTLY, loadPlotly } from "../lib/plots.js";
 import { Session } from "../lib/socket.js";
 import { barLegends } from "./bars.js";
 import { Controls, TWO_D, formatEps } from "./controls.js";
+import { DatasetPanel } from "./dataset.js";
 import { MetricHistory, measuredStep } from "./history.js";
 import { Inspector, markInput, pickInput } from "./inspector.js";
 import { Renderer } from "./render.js";
@@ -24,7 +25,8 @@ const boot = readBoot();
 applyLimits(document, boot.limits);
 const start = readUrl(boot.defaults, boot.scenarios);
 /** What the page asks for; the server's confirmations arrive as state messages and frames. */
-const state = { settings: start.settings, scenario: start.scenario, hide: start.hide, play: start.play, present: start.present };
+const state = { settings: start.settings, scenario: start.scenario, hide: start.hide, play: start.play, present: start.present,
+  data: start.data };
 document.documentElement.classList.toggle("present", state.present); // early.js did so already, unless it ran late
 const scenarios = Object.fromEntries(boot.scenarios.map((s) => [s.key, s]));
 let pendingAt = start.at; // `at=N`: fast-forward there once the first session is ready, then pause
@@ -56,7 +58,9 @@ function runConfig() {
 function sendReset() {
   clearRun();
   const { eps, lr, speed, fps } = state.settings;
-  if (socket.send({ type: "reset", config: runConfig() })) awaitingState = true;
+  const reset = state.settings.dataset === "csv" ? dataset.resetMessage(runConfig()) : { type: "reset", config: runConfig() };
+  if (reset === null) return controls.setPlaying(false); // a link's CSV file: dataset.js asks for it
+  if (socket.send(reset)) awaitingState = true;
   socket.send({ type: "set", eps, lr, speed, fps });
   socket.send({ type: state.play ? "play" : "pause" });
   controls.setPlaying(state.play);
@@ -74,6 +78,7 @@ function serverRunsOurs(hello) {
 /** A new session: reuse it (and the frame it sends right after hello) when it runs our settings, else reset it. */
 function startSession(hello) {
   awaitingState = false;
+  dataset.newSession();
   closeInspector(false); // a new session follows no point
   if (!serverRunsOurs(hello)) {
     sendReset();
@@ -125,9 +130,18 @@ for (const button of document.querySelectorAll("[data-scenario]")) {
   button.addEventListener("blur", () => showScenario());
 }
 
-function showInputPanel(dataset) {
-  $("input-panel").hidden = !TWO_D.has(dataset);
+function showInputPanel(name) {
+  $("input-panel").hidden = !(TWO_D.has(name) || (name === "csv" && dataset.features === 2));
+  dataset.showBox(name === "csv");
 }
+
+/** Your own data (explorer/dataset.js): a file or an example (fresh: play it), or another label or classes. */
+const dataset = new DatasetPanel(boot.limits.csv, (fresh) => {
+  if (fresh) state.play = true;
+  controls.setValues({ dataset: "csv" });
+  controls.handlers.onReset({ dataset: "csv" }, true);
+});
+dataset.fromLink(start.data);
 
 const controls = new Controls(document.body, {
   onLive(changes) {
@@ -135,7 +149,8 @@ const controls = new Controls(document.body, {
     socket.send({ type: "set", ...changes });
     saveUrl();
   },
-  onReset(changes) {
+  onReset(changes, ready = false) {
+    if (changes.dataset === "csv" && !ready && !dataset.chosen()) return showInputPanel("csv"); // the file chooser
     const s = scenarios[state.scenario];
     if (s && Object.entries(changes).some(([k, v]) => k in s.config && s.config[k] !== v)) {
       state.scenario = null;
@@ -180,9 +195,9 @@ const controls = new Controls(document.body, {
     return moveInHistory(delta);
   },
   onExport(kind) {
-    const stamp = `${state.settings.dataset}-seed${state.settings.seed}`;
+    const stamp = `${dataset.stamp() || state.settings.dataset}-seed${state.settings.seed}`;
     if (kind === "csv") downloadText(history.toCSV(), `label-smoothing-${stamp}.csv`, "text/csv");
-    else downloadText(history.toJSON({ ...state.settings, scenario: state.scenario }), `label-smoothing-${stamp}.json`, "application/json");
+    else downloadText(history.toJSON({ ...state.settings, scenario: state.scenario, data: dataset.described() }), `label-smoothing-${stamp}.json`, "application/json");
   },
   onPng(id) {
     downloadPng(id);
@@ -254,6 +269,10 @@ function onText(msg) {
   if (msg.type === "state") {
     awaitingState = false;
     if (msg.goto !== null && msg.goto !== undefined) showGoto(msg.goto);
+    if (dataset.confirm(msg.data)) {
+      state.data = dataset.data;
+      saveUrl();
+    }
     renderer.setClassNames(msg.class_names);
     setText(status.device, msg.device);
     setText(status.step, msg.step);
@@ -272,8 +291,10 @@ function onText(msg) {
       controls.setValues(state.settings);
       saveUrl();
     }
+  } else if (msg.type === "dataset") {
+    dataset.answered(msg.summary);
   } else if (msg.type === "error") {
-    status.error(msg.message);
+    if (!dataset.failed(msg.message)) status.error(msg.message);
     if (gotoTarget !== null) showGoto(null);
     if (msg.code === "diverged") {
       status.diverged(msg.message);

@@ -1,5 +1,8 @@
 /** Settings ↔ URL query: every control, the scenario, the seed, `hide=`, `play=`, the projector view
-`present=1` and a moment of the run `at=N` (the copied link's step), via history.replaceState. */
+`present=1`, a moment of the run `at=N` (the copied link's step) and a CSV run's file (`data=`, `label=`,
+`class=`: lib/csvpick.js), via history.replaceState. */
+
+import { readDataParams, writeDataParams } from "../lib/csvpick.js";
 
 /** The settings applied live (no reset) and those that rebuild the run, each with its type in the URL. */
 const LIVE = { eps: "float", lr: "float", speed: "int", fps: "int" };
@@ -58,12 +61,13 @@ export function readUrl(defaults, scenarios, search = location.search) {
   const playParam = params.get("play");
   const play = playParam === null ? scenario !== null : parseValue("bool", playParam);
   const present = parseValue("bool", params.get("present")) === true;
-  return { settings, scenario: scenario ? scenario.key : null, hide, play, present, ...parseAt(params.get("at")) };
+  const data = settings.dataset === "csv" ? readDataParams(params) : null;
+  return { settings, scenario: scenario ? scenario.key : null, hide, play, present, data, ...parseAt(params.get("at")) };
 }
 
 /** The query string for a state (every field written, so a link survives changed defaults); `present=1`
 only when asked (withPresent: the address bar keeps the projector view, a shared link does not). */
-export function queryFor({ settings, scenario, hide, play, present }, withPresent = true, at = null) {
+export function queryFor({ settings, scenario, hide, play, present, data = null }, withPresent = true, at = null) {
   const params = new URLSearchParams();
   if (scenario) params.set("scenario", scenario);
   for (const [name, spec] of Object.entries(FIELDS)) {
@@ -71,6 +75,7 @@ export function queryFor({ settings, scenario, hide, play, present }, withPresen
     if (value === undefined || value === null) continue;
     params.set(name, spec.type === "bool" ? (value ? "1" : "0") : String(value));
   }
+  if (settings.dataset === "csv") writeDataParams(params, data);
   params.set("play", play ? "1" : "0");
   if (hide && hide.length) params.set("hide", hide.join(","));
   if (present && withPresent) params.set("present", "1");

@@ -1,9 +1,17 @@
 /** Files the pages offer: CSV and JSON text, PNG of any Plotly chart. */
 
+/** One CSV cell, safe to open in a spreadsheet: a text that starts with = + - @, a tab or a carriage return gets
+a leading ' (OWASP, CSV injection), numbers stay numbers; quoted when it holds a comma, a quote or a line break. */
+export function csvCell(v) {
+  if (v === null || v === undefined) return "";
+  let text = String(v);
+  if (typeof v !== "number" && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
 /** CSV text: a header row, then one row per array of cells (null and undefined cells empty). */
 export function toCsv(columns, rows) {
-  const cell = (v) => (v === null || v === undefined ? "" : String(v));
-  return [columns.join(","), ...rows.map((row) => row.map(cell).join(","))].join("\n") + "\n";
+  return [columns.map(csvCell).join(","), ...rows.map((row) => row.map(csvCell).join(","))].join("\n") + "\n";
 }
 
 /** Click a temporary link to `href` that saves as `filename`. */

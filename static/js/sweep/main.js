@@ -1,5 +1,6 @@
 /** The ε sweep page: one model per ε, trained as one vectorized bank, streamed live and plotted against ε. */
 
+import { CsvFile } from "../lib/csvpick.js";
 import { $, readBoot, setText } from "../lib/dom.js";
 import { downloadText } from "../lib/download.js";
 import { describeEps, parseEpsList, sameEps } from "../lib/epslist.js";
@@ -39,6 +40,10 @@ function closeText(ev) {
 
 let opening = null; // {resolve, reject} while a connection waits for the server's hello
 
+/** Your own data (lib/csvpick.js): sent when picked, so the summary shows before the sweep starts. */
+const csv = new CsvFile($("csv-box"), LIMITS.csv, () => openSession().then(() => socket.send(csv.message(formConfig())),
+  (err) => showError(err.message)));
+
 const socket = new Session({
   onHello() {},
   onFrame({ header }) {
@@ -57,16 +62,19 @@ const socket = new Session({
       if (msg.mode === "sweep" && sameEps(msg.sweep_eps, state.eps)) state.accepting = true;
       state.playing = msg.playing;
       updateButtons();
+    } else if (msg.type === "dataset") {
+      csv.answered(msg.summary);
     } else if (msg.type === "error") {
       state.stopping = null;
       updateButtons();
-      showError(msg.message);
+      if (!csv.failed(msg.message)) showError(msg.message);
     }
   },
   onConnection(conn, reason, event) {
     if (conn === "connecting") {
       setConn("connecting", "connecting…");
     } else if (conn === "open") {
+      csv.newSession();
       if (opening) opening.resolve();
       opening = null;
     } else if (opening) { // closed before the hello
@@ -147,6 +155,9 @@ async function start(event) {
   Object.assign(state, { eps, runs: [], step: 0, target, speed, accepting: false, stopping: aimFrom(0, target) });
   setText($("status-models"), eps.length);
   setText($("status-step"), 0);
+  const file = $("sweep-dataset").value === "csv" && !csv.held ? csv.message(formConfig()) : false;
+  if (file === null) return csv.picker.error("choose a CSV file first, or try an example");
+  if (file) socket.send(file);
   socket.send({ type: "sweep", eps, config: formConfig() });
   socket.send({ type: "set", speed });
   socket.send({ type: "play" });
@@ -206,6 +217,10 @@ function init() {
     downloadText(sweepCsv(state.runs, state.step), `label-smoothing-sweep-step${state.step}.csv`, "text/csv");
   });
   $("sweep-eps").addEventListener("input", previewEps);
+  $("sweep-dataset").addEventListener("change", () => {
+    csv.showBox($("sweep-dataset").value === "csv");
+    if ($("sweep-dataset").value === "csv") csv.chosen();
+  });
   $("sweep-error-close").addEventListener("click", () => { $("sweep-error").hidden = true; });
   previewEps();
   whenPlotly(() => {
