@@ -116,14 +116,19 @@ class LiveSession:
         self.dirty = True
         self.measure_next = True
 
-    def _reset(self, config: RunConfig, sweep_eps: list[float] | None) -> None:
+    def start(self, build: Callable[[], TrainingSession | DistillSession]) -> None:
+        """A new run (a reset, a sweep, the lab, a file): built fully before it replaces the old one (a refusal
+        leaves the old one as it was); the frame stream then starts a new run (labels and layout again)."""
         try:
-            self.session = TrainingSession(config, sweep_eps, self.csv)  # built fully before it replaces the old one
+            self.session = build()
         except ValueError as err:
             raise ControlError(str(err)) from None
         self.encoder.new_run()
         self.pending_steps, self.goto = 0, None
         self._steps_log.clear()
+
+    def _reset(self, config: RunConfig, sweep_eps: list[float] | None) -> None:
+        self.start(lambda: TrainingSession(config, sweep_eps, self.csv))
 
     def _goto(self, to: int) -> None:
         s = self.session
@@ -148,13 +153,7 @@ class LiveSession:
         s.inspect_index = index
 
     def _distill(self, config: RunConfig, changes: dict[str, Any]) -> None:
-        try:
-            self.session = DistillSession(config, DistillSettings(**changes), self.csv)  # built before it replaces
-        except ValueError as err:
-            raise ControlError(str(err)) from None
-        self.encoder.new_run()
-        self.pending_steps, self.goto = 0, None
-        self._steps_log.clear()
+        self.start(lambda: DistillSession(config, DistillSettings(**changes), self.csv))
 
     # ---- work -------------------------------------------------------------------------------------
     def steps_per_tick(self, ticks: int = 1) -> int:

@@ -79,7 +79,7 @@ class Member:
         if live is None:
             return 1.0
         s = live.session
-        return max(1.0, run_size(s.config, len(s.eps_values)) / _TWIN_SIZE)
+        return max(1.0, run_size(s.config, len(s.eps_values), int(s.data.y_train.size)) / _TWIN_SIZE)
 
     def spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)

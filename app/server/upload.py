@@ -90,15 +90,11 @@ def apply(live: LiveSession, loaded: ReadDataset) -> None:
         raise ControlError(f"{shown(name)}: {err}") from None
     s = live.session
     config = merge_config(s.config, {**loaded.control.config, "dataset": CSV})
-    try:
-        if isinstance(s, DistillSession):
-            live.session = DistillSession(config, s.settings, data)  # built before it replaces the old
-        else:
-            live.session = TrainingSession(config, s.eps_values if s.is_sweep else None, data)
-    except ValueError as err:
-        raise ControlError(str(err)) from None
+    if isinstance(s, DistillSession):
+        live.start(lambda: DistillSession(config, s.settings, data))
+    else:
+        live.start(lambda: TrainingSession(config, s.eps_values if s.is_sweep else None, data))
     live.csv = data
-    live.pending_steps, live.goto = 0, None
     live.replies.append({"type": "dataset", "summary": data.summary})
 
 
