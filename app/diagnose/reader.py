@@ -250,7 +250,8 @@ def _numbers(arrays: dict[str, np.ndarray], name: str, ndim: int, want: str) -> 
         raise DiagnoseError(f"`{name}` is {_shape(arr)}; it must be {want}.")
     if arr.size == 0:
         raise DiagnoseError(f"`{name}` is empty.")
-    return np.ascontiguousarray(arr, dtype=np.float64)
+    with np.errstate(invalid="ignore"):  # a signalling NaN in the file (a damaged one): the finite check says so
+        return np.ascontiguousarray(arr, dtype=np.float64)
 
 
 def _labels(arrays: dict[str, np.ndarray], name: str, n: int, rows_of: str, k: int) -> np.ndarray:

@@ -161,3 +161,10 @@ def _sentence_or_report(data: bytes) -> None:
         return
     report = build_report(dump)
     assert report_json(report)
+
+
+def test_a_signalling_nan_in_a_file_is_a_sentence() -> None:
+    """Found by the fuzz test: a byte that turns a float32 into a signalling NaN (casting it raised a warning)."""
+    data = bytearray(VALID["safetensors"])
+    data[46019 % len(data)] = 127
+    _sentence_or_report(bytes(data))
