@@ -55,6 +55,7 @@ from .instrument import (
     VIEWPORT,
     busy_shares,
     cdp_metrics,
+    instrumented_page,
     read_number,
     wait_first_paint,
     worker_draws,
@@ -86,14 +87,8 @@ def measure_explorer(browser: Any, url: str, seconds: float, warmup: float, wait
     load_start = loadavg()
     context = browser.new_context(viewport=VIEWPORT)
     try:
-        page = context.new_page()
         console_errors: list[str] = []
-        page.on("console", lambda m: console_errors.append(m.text[:200]) if m.type == "error" else None)
-        page.on("pageerror", lambda e: console_errors.append(str(e)[:200]))
-        page.add_init_script(INSTRUMENT)
-        cdp = context.new_cdp_session(page)
-        cdp.send("Network.enable")
-        cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+        page, cdp = instrumented_page(context, console_errors)
         cdp.send("Performance.enable")
         urls: dict[str, str] = {}
         sizes: dict[str, int] = {}

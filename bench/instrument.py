@@ -178,3 +178,16 @@ def worker_draws(page: Any, instrument: bool = False) -> list[list[Any]]:
         except Exception:  # noqa: BLE001 - a worker that has gone
             continue
     return out
+
+
+def instrumented_page(context: Any, errors: list[str]) -> tuple[Any, Any]:
+    """A new page of `context` with the counters installed before its scripts run, its console errors and page
+    errors collected in `errors`, the network watched and the cache off (every visit a first visit); (page, CDP)."""
+    page = context.new_page()
+    page.on("console", lambda m: errors.append(m.text[:200]) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)[:200]))
+    page.add_init_script(INSTRUMENT)
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+    return page, cdp

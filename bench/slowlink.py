@@ -27,10 +27,10 @@ from .common import emit, load_note, loadavg, rnd
 from .instrument import (
     CHROMIUM,
     CHROMIUM_ARGS,
-    INSTRUMENT,
     PANEL,
     READ,
     VIEWPORT,
+    instrumented_page,
     read_number,
     wait_first_paint,
     worker_draws,
@@ -62,13 +62,7 @@ def measure_page(browser: Any, url: str, seconds: float, probes: int) -> dict[st
     context = browser.new_context(viewport=VIEWPORT)
     errors: list[str] = []
     try:
-        page = context.new_page()
-        page.on("console", lambda m: errors.append(m.text[:200]) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)[:200]))
-        page.add_init_script(INSTRUMENT)
-        cdp = context.new_cdp_session(page)
-        cdp.send("Network.enable")
-        cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+        page, _ = instrumented_page(context, errors)
         page.goto(url + "?play=0", wait_until="commit", timeout=60_000)
         first = wait_first_paint(page, timeout_s=60)
         opened = page.evaluate("window.__bench.wsOpen")
