@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 RETRY_SOON = 0.002  # seconds: a frame that is still leaving is looked at again this soon
 CATCH_UP = 2  # a late tick trains for up to this many tick periods: runs keep their speed while frames slow
+BEHIND_FPS = 12  # behind capacity, a session gets at most this many frames a second: the rest of the CPU trains
+BEHIND_FOR = 2.0  # seconds the loop counts as behind after a late tick (no flapping between the two modes)
 IDLE, RETRY, TICK = "idle", "retry", "tick"
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,7 @@ class Member:
     conn: Connection
     phase: float = 0.0  # ticks owed: the session is due when this reaches 1 (fps below the tick rate)
     credit: float = 0.0  # behind capacity: a costly session waits until its credit pays for a tick
+    frame_at: float = -1e9  # loop time its last frame was built
     sends: set[asyncio.Task[None]] = field(default_factory=set)
 
     @property
@@ -99,7 +102,8 @@ class ComputeLoop:
         self.wake = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
         self.ticks = 0
-        self.behind = False  # the last tick took longer than a tick period
+        self.behind = False  # a tick took longer than a tick period, lately (within BEHIND_FOR)
+        self.behind_until = 0.0
         self.largest_group = 0  # the most sessions trained as one bank so far (/healthz)
 
     # ---- membership ------------------------------------------------------------------------------
@@ -147,7 +151,9 @@ class ComputeLoop:
                 need = TICK
             now = loop.time()
             if at_tick:
-                self.behind = now > next_tick + period
+                if now > next_tick + period:
+                    self.behind_until = now + BEHIND_FOR
+                self.behind = now < self.behind_until
                 next_tick = max(next_tick + period, now)  # whole periods: no drift; behind: tick again at once
             if need == IDLE:
                 await self.nap(None)
@@ -190,7 +196,9 @@ class ComputeLoop:
             if steps:
                 training = True
                 if at_tick and self._due(m, live):  # a late tick trains for the periods it stands for
-                    jobs.append((m, Job(live, frame_free and conn.flow.may_send(now), True, periods, self.behind)))
+                    rationed = self.behind and now - m.frame_at < 1.0 / BEHIND_FPS  # frames wait, training does not
+                    want = frame_free and not rationed and conn.flow.may_send(now)
+                    jobs.append((m, Job(live, want, True, periods, self.behind)))
             elif live.dirty:
                 if not frame_free:
                     retry = True  # the last frame is still leaving
@@ -238,6 +246,7 @@ class ComputeLoop:
             return
         if frame is not None:
             conn.frame_out(frame, now)
+            m.frame_at = now
         diverged = live.session.diverged
         if diverged and not was_diverged:
             live.announce = False

@@ -11,7 +11,7 @@ from app.protocol.frames import PREFIX, FrameDecoder
 from app.protocol.messages import parse_control
 from app.server.flow import FLOOR_PERIOD, WINDOW, FlowControl
 from app.server.live import LiveSession
-from app.server.loop import Busy, ComputeLoop, Member
+from app.server.loop import BEHIND_FPS, Busy, ComputeLoop, Member
 
 
 class FakeConnection:
@@ -241,10 +241,33 @@ def test_behind_capacity_metrics_and_regions_come_half_as_often() -> None:
         for _ in range(13):
             await loop.pass_once(at_tick=True)
             await settle()
+            loop.members[conn].frame_at = -1e9  # as if a twelfth of a second had passed (BEHIND_FPS)
         decoder = FrameDecoder()
         frames = [decoder.decode(f) for f in conn.frames]
         assert len(frames) == 13
         assert [i for i, f in enumerate(frames) if f["measured"]] == [0, 6, 12]
         assert [i for i, f in enumerate(frames) if "extent" in f] == [11]
+
+    asyncio.run(scenario())
+
+
+def test_behind_capacity_frames_are_rationed_and_training_is_not() -> None:
+    """A full room on a small machine: each tick still trains every playing session, but a session gets a frame
+    at most BEHIND_FPS times a second, so the CPU goes to training first."""
+
+    async def scenario() -> None:
+        loop, _ = make_loop()
+        conn = FakeConnection()
+        join(loop, conn)
+        conn.live.playing = True
+        loop.behind = True
+        for _ in range(5):  # five ticks in far less than a twelfth of a second
+            await loop.pass_once(at_tick=True)
+            await settle()
+        assert conn.live.session.step_count == 5 * 3 and len(conn.frames) == 1
+        loop.members[conn].frame_at -= 1.0 / BEHIND_FPS
+        await loop.pass_once(at_tick=True)
+        await settle()
+        assert len(conn.frames) == 2 and FrameDecoder().decode(conn.frames[0])["step"] == 3
 
     asyncio.run(scenario())
