@@ -87,8 +87,9 @@ def test_idle_session_is_closed_and_a_pinging_one_stays(start_server: Callable[.
 # ---- per-session training rate cap -----------------------------------------------------------------------
 
 def test_training_rate_is_capped_per_session(make_client: Callable[..., Any], open_ws: Callable[..., Any]) -> None:
-    """MAX_STEPS_PER_SECOND=60 at 30 frames/s: every tick trains cap // fps = 2 steps however high the speed,
-    and ticks come once per 1/fps (app/server/connection.py), so a session trains at most ~60 steps/s."""
+    """MAX_STEPS_PER_SECOND=60 at 30 frames/s: every tick period trains cap // fps = 2 steps however high the speed
+    (a late tick trains for the periods it stands for, at most two: app/server/loop.py), and tick periods come once
+    per 1/fps, so a session trains at most ~60 steps/s."""
     cap, fps = 60, 30
     per_tick = cap // fps
     client = make_client(max_steps_per_second=cap)
@@ -104,11 +105,11 @@ def test_training_rate_is_capped_per_session(make_client: Callable[..., Any], op
     print(f"\nrate cap {cap}: {(sb - sa) / max(tb - ta, 1e-9):.0f} steps/s seen by the client, "
           f"{max(f['steps_per_s'] for f in frames[20:])} reported by the server")
     assert sb > sa, "training did not advance"
-    # whole ticks of `per_tick` steps, never the speed's 1,000: a frame shows one tick (two when the previous
-    # frame was still leaving)
+    # whole tick periods of `per_tick` steps, never the speed's 1,000: a frame shows a tick or a few (frames wait
+    # for the page and, on a busy machine, for their ration; training does not)
     assert all(step % per_tick == 0 for step in steps), steps
     advances = [b - a for a, b in zip(steps, steps[1:], strict=False)]
-    assert statistics.median(advances) == per_tick, advances
+    assert 0 < max(advances) <= 20 * per_tick and statistics.median(advances) <= 4 * per_tick, advances
 
 
 # ---- session cap across workers --------------------------------------------------------------------------
