@@ -4,12 +4,14 @@ truthy value at once, so it cannot wait on `await el.plane.snapshot()`.)"""
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
 from app.protocol.frames import FrameDecoder
 
 WAIT_S = 15.0
+SOCKET = re.compile(r"/ws(\?.*)?$")  # the pages' socket, /ws?browser=ID, for page.route_web_socket
 
 
 def wait_for(page: Any, expression: str, arg: Any = None, timeout: float = WAIT_S, interval_ms: float = 40) -> Any:

@@ -8,6 +8,8 @@ view (html.present in the stylesheet: the planes and two charts large, the contr
 
 import { $, readBoot, setText } from "../lib/dom.js";
 import { downloadPng, downloadText } from "../lib/download.js";
+import { explorerStep } from "../lib/lesson.js";
+import { LessonPanel } from "../lib/lessonpanel.js";
 import { applyLimits } from "../lib/limits.js";
 import { NO_PLOTLY, loadPlotly } from "../lib/plots.js";
 import { Session } from "../lib/socket.js";
@@ -30,7 +32,7 @@ applyLimits(document, boot.limits);
 const start = readUrl(boot.defaults, boot.scenarios);
 /** What the page asks for; the server's confirmations arrive as state messages and frames. */
 const state = { settings: start.settings, scenario: start.scenario, hide: start.hide, play: start.play, present: start.present,
-  data: start.data };
+  data: start.data, hidden: {} }; // hidden: run settings a lesson's step set that no control shows (runstart.js)
 document.documentElement.classList.toggle("present", state.present); // early.js did so already, unless it ran late
 const scenarios = Object.fromEntries(boot.scenarios.map((s) => [s.key, s]));
 let pendingAt = start.at; // `at=N`: fast-forward there once the first session is ready, then pause
@@ -51,7 +53,7 @@ let awaitingState = false; // a reset was sent: frames of the old run may still 
 function sendReset() {
   clearRun();
   const { eps, lr, speed, fps } = state.settings;
-  const reset = state.settings.dataset === "csv" ? dataset.resetMessage(runConfig(state.settings)) : { type: "reset", config: runConfig(state.settings) };
+  const reset = state.settings.dataset === "csv" ? dataset.resetMessage(runConfig(state.settings, state.hidden)) : { type: "reset", config: runConfig(state.settings, state.hidden) };
   if (reset === null) return controls.setPlaying(false); // a link's CSV file: dataset.js asks for it
   if (socket.send(reset)) awaitingState = true;
   socket.send({ type: "set", eps, lr, speed, fps });
@@ -64,7 +66,7 @@ function startSession(hello) {
   awaitingState = false;
   dataset.newSession();
   picker.close(false); // a new session follows no point
-  if (!serverRunsOurs(hello, runConfig(state.settings))) {
+  if (!serverRunsOurs(hello, runConfig(state.settings, state.hidden))) {
     sendReset();
   } else {
     const { speed, fps } = state.settings;
@@ -160,6 +162,7 @@ const controls = new Controls(document.body, {
   onScenario(key) {
     const s = scenarios[key];
     state.scenario = key;
+    state.hidden = Object.fromEntries(Object.keys(state.hidden).map((name) => [name, boot.defaults[name]])); // a lesson's, undone
     Object.assign(state.settings, s.config, { speed: s.speed });
     state.play = true;
     controls.setValues(state.settings);
@@ -223,7 +226,9 @@ function onFrame(frame) {
 }
 
 function onText(msg) {
-  if (msg.type === "state") {
+  if (msg.type === "lesson") {
+    lesson.receive(msg);
+  } else if (msg.type === "state") {
     awaitingState = false;
     if (msg.goto !== null && msg.goto !== undefined) showGoto(msg.goto);
     if (dataset.confirm(msg.data)) {
@@ -251,6 +256,7 @@ function onText(msg) {
   } else if (msg.type === "dataset") {
     dataset.answered(msg.summary);
   } else if (msg.type === "error") {
+    if (lesson.failed(msg.message)) return;
     if (!dataset.failed(msg.message)) status.error(msg.message);
     if (gotoTarget !== null) showGoto(null);
     if (msg.code === "diverged") {
@@ -274,8 +280,36 @@ const socket = new Session({
   onText,
   onConnection(conn, reason) {
     status.connection(conn, reason, () => socket.connect());
+    if (conn !== "open" && conn !== "connecting") lesson.disconnected();
   },
 }, { reconnect: true, adoptEarly: true });
+
+// ---- a lesson: self-paced (?lesson=NAME&step=N) or paced by the host (lib/lessonpanel.js) ---------------
+
+/** Put the page in a lesson step's run: its scenario, config and ε on top of the defaults, its speed, play or not. */
+function applyStep(settings) {
+  const step = explorerStep(settings, boot.defaults, boot.scenarios);
+  state.scenario = step.scenario;
+  for (const name of Object.keys(FIELDS)) if (step.config[name] !== undefined) state.settings[name] = step.config[name];
+  state.settings.speed = step.speed;
+  state.hidden = step.hidden;
+  state.play = step.play;
+  controls.setValues(state.settings);
+  showScenario();
+  showInputPanel(state.settings.dataset);
+  sendReset();
+  saveUrl();
+}
+
+const lesson = new LessonPanel({
+  apply: applyStep,
+  send: (message) => socket.send(message),
+  roomEps(eps) { // the host spread ε over the room: the server has set it, the controls show it
+    state.settings.eps = eps;
+    controls.setValues({ eps });
+    saveUrl();
+  },
+});
 
 const picker = new Picker(renderer, (message) => socket.send(message));
 const scrubber = new Scrubber(timeline, renderer, picker);
@@ -303,6 +337,7 @@ bindShortcuts();
 scrubber.show();
 if (start.atError) status.error(start.atError);
 renderer.start();
+lesson.start();
 
 /** Plotly.js (preloaded by the template) runs once the first frame has gone to the painter, or after a moment. */
 const PLOTLY_WAIT_MS = 400;

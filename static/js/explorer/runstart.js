@@ -3,13 +3,14 @@ sends, and whether the session the server just opened runs those already (then n
 
 import { FIELDS } from "./urlstate.js";
 
-/** The RunConfig fields of the page's settings (a reset sends all of them: links reproduce runs). */
-export function runConfig(settings) {
+/** The RunConfig fields of the page's settings (a reset sends all of them: links reproduce runs), and `hidden`:
+those a lesson's step set that the page has no control for (batch size, weight decay: lib/lesson.js). */
+export function runConfig(settings, hidden = {}) {
   const config = {};
   for (const [name, spec] of Object.entries(FIELDS)) {
     if ((spec.reset || name === "eps" || name === "lr") && settings[name] !== undefined) config[name] = settings[name];
   }
-  return config;
+  return { ...config, ...hidden };
 }
 
 /** True when the session the server just opened (its hello) already runs `config`, from step 0. */
