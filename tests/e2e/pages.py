@@ -27,6 +27,19 @@ def wait_for(page: Any, expression: str, arg: Any = None, timeout: float = WAIT_
         page.wait_for_timeout(interval_ms)
 
 
+def text_is(page: Any, testid: str, expected: str) -> None:
+    """Wait until the element's trimmed text is `expected` (it may be rebuilt, or the page navigate, meanwhile)."""
+    page.wait_for_function("([id, t]) => document.querySelector(`[data-testid=${id}]`)?.textContent.trim() === t",
+                           arg=[testid, expected])
+
+
+def text_has(page: Any, testid: str, part: str) -> None:
+    """Wait until the element's text contains `part`."""
+    page.wait_for_function(
+        "([id, t]) => (document.querySelector(`[data-testid=${id}]`)?.textContent || '').includes(t)",
+        arg=[testid, part])
+
+
 def wait_drawn(page: Any, step: int | None = None, plotly: bool = False, timeout: float = WAIT_S) -> None:
     """Both template planes have drawn a frame, exactly (no motion left): of `step` when given, over Plotly's
     axes when `plotly`."""

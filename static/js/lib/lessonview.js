@@ -91,7 +91,7 @@ export class PanelView {
     const parts = [
       el("h2", { class: "lesson-title", "data-testid": "lesson-title", text: step.title }),
       el("div", { class: "lesson-text", "data-testid": "lesson-text", html: step.text }),
-      el("section", { class: "lesson-look", "aria-label": "what to look for" },
+      el("div", { class: "lesson-look", "data-testid": "lesson-look" },
         el("h3", { text: "What to look for" }), el("div", { html: step.look_for })),
     ];
     if (step.question) parts.push(this.question(step, error));
