@@ -12,19 +12,23 @@ import {
 import { EyesOverlay, FollowBar, PanelView } from "./lessonview.js";
 
 const FOLLOW_OFF_KEY = "lse-follow-off"; // localStorage: the lesson this browser chose to explore on its own
+const FOLLOW_OFF_MS = 4 * 3600_000; // ... forgotten after a workshop's length (the end of a lesson forgets it too)
 
-function stored(key) {
+/** The lesson this browser left the host's pace in (null: it follows). */
+function followOff() {
   try {
-    return localStorage.getItem(key);
+    const kept = JSON.parse(localStorage.getItem(FOLLOW_OFF_KEY) || "null");
+    return kept && Date.now() - kept.at < FOLLOW_OFF_MS ? kept.lesson : null;
   } catch {
     return null;
   }
 }
 
-function store(key, value) {
+/** Keep (a lesson's name) or forget (null) that this browser explores on its own. */
+function keepFollowOff(lesson) {
   try {
-    if (value === null) localStorage.removeItem(key);
-    else localStorage.setItem(key, value);
+    if (lesson === null) localStorage.removeItem(FOLLOW_OFF_KEY);
+    else localStorage.setItem(FOLLOW_OFF_KEY, JSON.stringify({ lesson, at: Date.now() }));
   } catch {
     // the choice holds for this page only
   }
@@ -123,7 +127,7 @@ export class LessonPanel {
   /** The room's `lesson` message (after hello, and whenever the room moves or this browser answers). */
   receive(msg) {
     this.pending = false;
-    const view = roomView(msg, stored(FOLLOW_OFF_KEY));
+    const view = roomView(msg, followOff());
     if (!view.active) return this.roomEnded();
     this.waiting = false;
     this.room = msg;
@@ -153,7 +157,7 @@ export class LessonPanel {
     this.waiting = false;
     this.applied = null;
     this.roomEps = null;
-    store(FOLLOW_OFF_KEY, null);
+    keepFollowOff(null);
     this.bar.show(null);
     this.eyes.set(false);
     if (!was) return;
@@ -176,9 +180,9 @@ export class LessonPanel {
   }
 
   toggleFollow() {
-    const view = roomView(this.room, stored(FOLLOW_OFF_KEY));
+    const view = roomView(this.room, followOff());
     if (!view.active) return;
-    store(FOLLOW_OFF_KEY, view.following ? this.room.lesson : null);
+    keepFollowOff(view.following ? this.room.lesson : null);
     if (!this.hooks.send({ type: "follow", on: !view.following })) {
       this.error = "not connected to the room just now: try again in a moment";
       this.render();
