@@ -7,27 +7,16 @@ error. The e2e server (tests/e2e/conftest.py) serves the built-in lesson; no hos
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.e2e.conftest import Watched
 from tests.e2e.pages import text_is
-from tests.e2e.test_layouts import PHONE
 from tests.support.axe import violations
 
 pytestmark = pytest.mark.e2e
 LESSON = "label-smoothing-20"
-
-
-@pytest.fixture
-def phone(browser: Any, server_url: str) -> Iterator[Watched]:
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield Watched(page, server_url)
-    context.close()
 
 
 def title_is(page: Any, title: str) -> None:

@@ -15,9 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Watched
+from tests.e2e.conftest import PHONE, PROJECTOR, Watched
 from tests.e2e.pages import text_has, text_is
-from tests.e2e.test_layouts import PHONE, PROJECTOR
 from tests.support.axe import violations
 from tests.support.server import REPO, ServerProcess
 
