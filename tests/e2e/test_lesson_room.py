@@ -138,6 +138,8 @@ def test_a_room_follows_the_host_through_a_lesson(pages: Pages, room_url: str, a
     for page in attendees:
         page.get_by_test_id("eyes-overlay").wait_for()
     assert desk.evaluate("() => document.activeElement.id") == "eyes-title"
+    desk.keyboard.press(" ")  # the page's own keys wait while the room is paused (space would play)
+    assert desk.get_by_test_id("play-toggle").inner_text() == "▶ play"
     assert violations(phone) == []
     phone.screenshot(path=str(artifacts / "lesson-eyes-phone.png"))
     text_is(host, "lesson-pause", "resume the room")

@@ -213,6 +213,10 @@ export class EyesOverlay {
       el("p", { id: "eyes-text", text: "The host has paused the room to talk. Your run waits, and goes on by itself where it was when the host resumes." })));
     document.body.append(this.node);
     this.before = null; // the element that had the focus
+    // while it shows, the page's own keys (space: play, → : a step) do nothing: the room is paused
+    document.addEventListener("keydown", (e) => {
+      if (this.shown) e.stopImmediatePropagation();
+    }, true);
   }
 
   get shown() {
