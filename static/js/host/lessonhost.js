@@ -147,10 +147,17 @@ export class LessonHost {
       return;
     }
     note.classList.remove("bad");
-    const kept = result.body.public_url;
-    $("public-url").value = kept || "";
-    setText(note, kept ? `kept: ${kept}` : "none kept: the link is this machine's own address");
+    $("public-url").value = result.body.public_url || "";
+    this.showAddress(result.body.public_url); // (PUBLIC_URL, when the typed one is forgotten: the next refresh says it)
     await redrawJoin();
+  }
+
+  /** What /api/room says the attendee link's address is (typed here and kept, else PUBLIC_URL), unless a refusal shows. */
+  showAddress(publicUrl) {
+    const note = $("public-url-note");
+    if (!note.classList.contains("bad")) {
+      setText(note, publicUrl ? `kept: ${publicUrl}` : "none kept: the link is this machine's own address");
+    }
   }
 }
 

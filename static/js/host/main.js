@@ -32,6 +32,7 @@ function render(room) {
 /** The host's view: the lesson's controls and the room's numbers. */
 function renderRoom(room) {
   host.render(room.lesson);
+  host.showAddress(room.public_url);
   for (const [id, text] of Object.entries(roomTexts(room))) setText($(id), text);
   $("room-warning").hidden = !room.warning;
   setText($("room-warning-text"), room.warning || "");
