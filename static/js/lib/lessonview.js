@@ -82,7 +82,8 @@ export class PanelView {
     document.body.classList.add("lesson-on");
   }
 
-  /** Show a step (lib/lesson.js panelStep: `mine` this browser's answer, `revealed` the answer shown); `error`: a sentence about the last answer (the server refused it). */
+  /** Show a step (lib/lesson.js panelStep: `mine` this browser's answer, `revealed` the answer shown); `error`: a
+  sentence about the last answer (the server refused it). */
   show(step, error = null) {
     const focusedTestId = document.activeElement && this.node.contains(document.activeElement)
       ? document.activeElement.dataset.testid : null;
