@@ -1,13 +1,15 @@
 """Regenerate the README's screenshots: `.venv/bin/python docs/screenshots.py` (needs Debian's chromium);
 `docs/screenshots.py distill` makes only the distillation lab's, `docs/screenshots.py inspector` only the point
 inspector's, `docs/screenshots.py diagnose` only the /diagnose page's (a digits CNN trained with ε = 0.1 for it),
-`docs/screenshots.py csv` only your own data's.
+`docs/screenshots.py csv` only your own data's, `docs/screenshots.py lesson` only the projector view of a lesson's
+room sweep.
 
 Starts a server on a free port, drives the pages in headless Chromium and writes docs/img/*.png.
 """
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -51,6 +53,9 @@ def main() -> None:
             if sys.argv[1:] == ["diagnose"]:
                 diagnose(page, base)
                 return
+            if sys.argv[1:] == ["lesson"]:
+                lesson(browser, base)
+                return
             own_data(page, base)
             if sys.argv[1:] == ["csv"]:
                 return
@@ -76,6 +81,7 @@ def main() -> None:
             page.screenshot(path=str(OUT / "sweep.png"), full_page=True)
             inspector(page, base)
             diagnose(page, base)
+            lesson(browser, base)
             browser.close()
     finally:
         server.terminate()
@@ -147,6 +153,40 @@ def distill(page: Any, base: str) -> None:
     page.wait_for_timeout(1500)
     page.screenshot(path=str(OUT / "distill.png"), full_page=True)
 
+
+def host(base: str, action: str, **body: Any) -> None:
+    """A host command (POST /api/lesson): no HOST_CODE here, and this script is on the server's machine."""
+    request = urllib.request.Request(f"{base}/api/lesson", data=json.dumps({"action": action, **body}).encode(),
+                                     headers={"content-type": "application/json"}, method="POST")
+    urllib.request.urlopen(request, timeout=30).read()
+
+
+def lesson(browser: Any, base: str) -> None:
+    """The projector view (/host?present=1) at the built-in lesson's step 9, the room's ε sweep: five attendees
+    follow, answer, press play, get their ε spread over [0, 0.5]; the host reveals the answers."""
+    host(base, "start", lesson="label-smoothing-20", step=9)
+    contexts = [browser.new_context(viewport={"width": 900, "height": 700}) for _ in range(5)]
+    try:
+        for i, context in enumerate(contexts):
+            room = context.new_page()
+            room.goto(f"{base}/")
+            room.wait_for_selector("[data-testid=lesson-choice-1]", timeout=30_000)
+            room.get_by_test_id("lesson-choice-2" if i == 4 else "lesson-choice-1").click()
+            room.get_by_test_id("play-toggle").click()
+        host(base, "spread_eps")
+        time.sleep(25)  # the runs settle: each smoothed gap reaches its theory
+        host(base, "reveal")
+        projector = browser.new_page(viewport={"width": 1920, "height": 1080}, device_scale_factor=0.6)
+        projector.goto(f"{base}/host?present=1")
+        projector.wait_for_function("() => (document.getElementById('proj-gap').data || [])[0]?.x.length >= 5",
+                                    timeout=60_000)
+        projector.wait_for_timeout(1000)
+        projector.screenshot(path=str(OUT / "lesson-projector.png"))
+        projector.close()
+    finally:
+        for context in contexts:
+            context.close()
+        host(base, "end")
 
 
 def diagnose(page: Any, base: str) -> None:

@@ -122,7 +122,8 @@ async def host_page(request: Request) -> Response:
         return response
     room = await _room(request)
     return templates.TemplateResponse(request, "host.html", {
-        "version": __version__, "locked": False, "qrs": [(url, qr_svg(url)) for url in room["attendee_urls"]],
+        "version": __version__, "locked": False, "plotly": VENDOR_PLOTLY,  # the projector view plots the room's sweep
+        "qrs": [(url, qr_svg(url)) for url in room["attendee_urls"]],
         "boot": {"room": room, "refresh_ms": ROOM_REFRESH_MS}})
 
 

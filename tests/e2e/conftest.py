@@ -25,6 +25,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 CHROMIUM_WAIT_S = 240  # in CI, Chromium may still be installing (make test's system-deps) when the tests start
 VIEWPORT = {"width": 1600, "height": 1000}
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+PROJECTOR = {"viewport": {"width": 1920, "height": 1080}}
 
 
 def _chromium() -> Path:
@@ -82,11 +84,27 @@ class Watched:
 @pytest.fixture
 def watched(browser: Any, server_url: str) -> Iterator[Watched]:
     """A fresh browser context and page on the test server, watched for errors and outside requests."""
-    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    yield from _watched_on(browser, server_url, {"viewport": VIEWPORT, "accept_downloads": True})
+
+
+def _watched_on(browser: Any, base: str, screen: dict[str, Any]) -> Iterator[Watched]:
+    context = browser.new_context(**screen)
     page = context.new_page()
     page.set_default_timeout(15_000)
-    yield Watched(page, server_url)
+    yield Watched(page, base)
     context.close()
+
+
+@pytest.fixture
+def phone(browser: Any, server_url: str) -> Iterator[Watched]:
+    """`watched` on a 390 × 844 phone (touch)."""
+    yield from _watched_on(browser, server_url, PHONE)
+
+
+@pytest.fixture
+def projector(browser: Any, server_url: str) -> Iterator[Watched]:
+    """`watched` on a 1920 × 1080 projector."""
+    yield from _watched_on(browser, server_url, PROJECTOR)
 
 
 @pytest.fixture(scope="session")

@@ -4,12 +4,14 @@ truthy value at once, so it cannot wait on `await el.plane.snapshot()`.)"""
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
 from app.protocol.frames import FrameDecoder
 
 WAIT_S = 15.0
+SOCKET = re.compile(r"/ws(\?.*)?$")  # the pages' socket, /ws?browser=ID, for page.route_web_socket
 
 
 def wait_for(page: Any, expression: str, arg: Any = None, timeout: float = WAIT_S, interval_ms: float = 40) -> Any:
@@ -23,6 +25,19 @@ def wait_for(page: Any, expression: str, arg: Any = None, timeout: float = WAIT_
         if time.monotonic() > deadline:
             raise AssertionError(f"not within {timeout:g} s: {expression.strip()[:120]}… (last: {value!r})")
         page.wait_for_timeout(interval_ms)
+
+
+def text_is(page: Any, testid: str, expected: str) -> None:
+    """Wait until the element's trimmed text is `expected` (it may be rebuilt, or the page navigate, meanwhile)."""
+    page.wait_for_function("([id, t]) => document.querySelector(`[data-testid=${id}]`)?.textContent.trim() === t",
+                           arg=[testid, expected])
+
+
+def text_has(page: Any, testid: str, part: str) -> None:
+    """Wait until the element's text contains `part`."""
+    page.wait_for_function(
+        "([id, t]) => (document.querySelector(`[data-testid=${id}]`)?.textContent || '').includes(t)",
+        arg=[testid, part])
 
 
 def wait_drawn(page: Any, step: int | None = None, plotly: bool = False, timeout: float = WAIT_S) -> None:

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Watched
+from tests.e2e.conftest import PHONE, Watched
 from tests.e2e.pages import wait_drawn, wait_for
-from tests.e2e.test_inspector import LONELY_POINT, PHONE
+from tests.e2e.test_inspector import LONELY_POINT
 from tests.support.axe import violations
 from tests.support.csvcases import BAD, BadCase, bad_cases
 from tests.support.server import REPO

@@ -16,14 +16,13 @@ import httpx
 import pytest
 
 from app.diagnose.html import render_html
-from tests.e2e.conftest import Watched
+from tests.e2e.conftest import PHONE, Watched
 from tests.e2e.pages import wait_for
 from tests.support.axe import violations
 from tests.support.diagnose import CASES_DIR, bad_files, network, npz_bytes
 
 pytestmark = pytest.mark.e2e
 NET = npz_bytes(network(k=6, d=9, names=True, scale=2.0))
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 SENTENCES = {c["file"]: c["error"] for c in bad_files()}
 
 

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.e2e.pages import wait_drawn
+from tests.e2e.pages import SOCKET, wait_drawn
 
 Watched = Any  # tests/e2e/conftest.py: .page, .base, .errors, .requests, .outside
 
@@ -238,7 +238,7 @@ def test_divergence_is_shown_prominently(watched: Watched) -> None:
         ws.send(json.dumps({"type": "error", "message": message, "code": "diverged"}))
         ws.send(json.dumps({**hello, "type": "state", "step": 11, "diverged": message}))
 
-    page.route_web_socket("**/ws", fake_server)
+    page.route_web_socket(SOCKET, fake_server)
     page.goto(watched.base + "/?lr=10")
     alert = page.get_by_test_id("divergence")
     alert.wait_for()
@@ -260,7 +260,7 @@ def test_copy_link_confirms(watched: Watched) -> None:
 def test_close_code_1013_shows_the_reason(watched: Watched) -> None:
     page = watched.page
     full = "The explorer is full (2/2). Try again in a minute."
-    page.route_web_socket("**/ws", lambda ws: ws.close(code=1013, reason=full))
+    page.route_web_socket(SOCKET, lambda ws: ws.close(code=1013, reason=full))
     page.goto(watched.base + "/")
     banner = page.get_by_test_id("banner")
     banner.wait_for()
@@ -279,7 +279,7 @@ def test_lost_connection_reconnects_with_the_url_settings(watched: Watched) -> N
             dropped.append(1012)
             ws.close(code=1012, reason="service restart")
 
-    page.route_web_socket("**/ws", drop_first)
+    page.route_web_socket(SOCKET, drop_first)
     page.goto(watched.base + "/?eps=0.25")
     page.wait_for_function("() => document.getElementById('banner-text').textContent.includes('reconnecting')")
     page.wait_for_function("() => document.querySelector('[data-testid=status-eps]').textContent === '0.25'")

@@ -20,7 +20,6 @@ from tests.e2e.pages import FrameLog, wait_drawn, wait_for
 pytestmark = pytest.mark.e2e
 
 RUNS = ("baseline", "smoothed")
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 
 
 def open_page(w: Watched, query: str) -> Any:
@@ -207,15 +206,6 @@ def test_the_shortcuts_list(watched: Watched) -> None:
         assert words in text
     page.keyboard.press("Escape")
     box.wait_for(state="hidden")
-
-
-@pytest.fixture
-def phone(browser: Any, server_url: str) -> Iterator[Watched]:
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield Watched(page, server_url)
-    context.close()
 
 
 def test_phone_tap_a_point_and_the_card_fits(phone: Watched) -> None:

@@ -4,7 +4,6 @@ and logit-gap charts, the controls folded into a slim bar, all on one 1920 × 10
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,28 +12,6 @@ from tests.e2e.conftest import Watched
 from tests.e2e.pages import wait_drawn
 
 pytestmark = pytest.mark.e2e
-
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
-PROJECTOR = {"viewport": {"width": 1920, "height": 1080}}
-
-
-@pytest.fixture
-def phone(browser: Any, server_url: str) -> Iterator[Watched]:
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield Watched(page, server_url)
-    context.close()
-
-
-@pytest.fixture
-def projector(browser: Any, server_url: str) -> Iterator[Watched]:
-    context = browser.new_context(**PROJECTOR)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield Watched(page, server_url)
-    context.close()
-
 
 def open_page(w: Watched, query: str) -> Any:
     page = w.page

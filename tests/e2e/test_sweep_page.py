@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.pages import SOCKET
+
 EPS = [round(0.05 * i, 2) for i in range(11)]
 
 pytestmark = pytest.mark.e2e
@@ -98,7 +100,7 @@ def test_sweep_page_shows_errors(watched: Any, server_url: str, artifacts: Path)
 
     # a full explorer closes with 1013 and its reason: shown as it is
     reason = "The explorer is full (1/1). Try again in a minute."
-    page.route_web_socket("**/ws", lambda ws: ws.close(code=1013, reason=reason))
+    page.route_web_socket(SOCKET, lambda ws: ws.close(code=1013, reason=reason))
     page.goto(server_url + "/sweep")
     page.get_by_test_id("sweep-start").click()
     page.wait_for_function("r => document.querySelector('[data-testid=sweep-error]').textContent.includes(r)",

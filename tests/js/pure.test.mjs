@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { page } from "./helpers.mjs";
 
-const { backoff, closeKind, closeReason, socketUrl } = await page("lib/socket.js");
+const { backoff, closeKind, closeReason, newBrowserId, socketUrl } = await page("lib/socket.js");
 const { baseLayout, rgba } = await page("lib/plots.js");
 const { formatEps } = await page("explorer/controls.js");
 
@@ -22,6 +22,13 @@ test("reconnect backoff doubles from 0.5 s up to 8 s", () => {
   assert.deepEqual([0, 1, 2, 3, 4, 5, 9].map(backoff), [500, 1000, 2000, 4000, 8000, 8000, 8000]);
   assert.equal(socketUrl({ protocol: "https:", host: "x.org:8443" }), "wss://x.org:8443/ws");
   assert.equal(socketUrl({ protocol: "http:", host: "127.0.0.1:8000" }), "ws://127.0.0.1:8000/ws");
+});
+
+test("a page names its browser on the socket (one answer per browser): a random id the server accepts", () => {
+  assert.equal(socketUrl({ protocol: "http:", host: "h:1" }, "abcDEF12_-"), "ws://h:1/ws?browser=abcDEF12_-");
+  const id = newBrowserId((n) => Uint8Array.from({ length: n }, (_, i) => i * 37)); // the page's: crypto.getRandomValues
+  assert.match(id, /^[A-Za-z0-9]{22}$/);
+  assert.equal(newBrowserId((n) => new Uint8Array(n)), "A".repeat(22));
 });
 
 test("baseLayout merges one level deep and keeps the shared axis look", () => {

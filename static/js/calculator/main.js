@@ -1,7 +1,12 @@
-/** The loss calculator (blog §1–2, its worked examples corrected): ŷ, a label and ε → losses, targets, gradient per logit. */
+/** The loss calculator (blog §1–2, its worked examples corrected): ŷ, a label and ε → losses, targets, gradient per logit.
+A lesson's step may set its inputs (lib/lessonpanel.js); the page opens a WebSocket only for a lesson: one in its
+URL, or the host's, when the page was reached by following the host (?room=1). */
 
 import { $, readBoot } from "../lib/dom.js";
+import { calculatorStep } from "../lib/lesson.js";
+import { LessonPanel } from "../lib/lessonpanel.js";
 import { applyLimits } from "../lib/limits.js";
+import { Session } from "../lib/socket.js";
 import {
   DECIMALS, EXAMPLES, K_MAX, K_MIN, errorText, fmt, isExample, requestBody, resize, setAndRenormalize, signed,
 } from "./probs.js";
@@ -157,6 +162,34 @@ function load(example) {
   compute();
 }
 
+// ---- a lesson, and the room's socket it needs ------------------------------------------------------------
+
+let socket = null; // only for a lesson
+
+const lesson = new LessonPanel({
+  apply(settings) {
+    const step = calculatorStep(settings);
+    load({ probs: step.probs ?? state.probs, label: step.label ?? state.label, eps: step.eps ?? state.eps });
+  },
+  send: (message) => (socket ? socket.send(message) : false),
+});
+
+/** The room's socket: its `lesson` messages go to the panel (its frames are acknowledged and left). */
+function openRoom() {
+  socket = new Session({
+    onHello() {},
+    onFrame() {},
+    onText(msg) {
+      if (msg.type === "lesson") lesson.receive(msg);
+      else if (msg.type === "error") lesson.failed(msg.message);
+    },
+    onConnection(conn) {
+      if (conn !== "open" && conn !== "connecting") lesson.disconnected();
+    },
+  }, { reconnect: true });
+  socket.connect();
+}
+
 function init() {
   applyLimits(document, readBoot().limits);
   $("calc-k").min = String(K_MIN);
@@ -184,6 +217,8 @@ function init() {
     compute();
   });
   load(P2);
+  if (lesson.wantsRoom) openRoom();
+  lesson.start();
 }
 
 init();

@@ -1,10 +1,13 @@
 /** The distillation lab page (/distill): teachers (ε = 0 and ε), then their students, streamed live over /ws.
 
 The page asks for a `distill` session when the server says hello; the server's state messages are the settings
-the form shows, and frames are drawn at most every RENDER_MS (docs/protocol.md, `distill`).
+the form shows, and frames are drawn at most every RENDER_MS (docs/protocol.md, `distill`). A lesson's step may set
+the lab and play it (lib/lessonpanel.js).
 */
 
 import { $, readBoot, setText } from "../lib/dom.js";
+import { distillStep } from "../lib/lesson.js";
+import { LessonPanel } from "../lib/lessonpanel.js";
 import { applyLimits, checkValue, describeLimit } from "../lib/limits.js";
 import { NO_PLOTLY, whenPlotly } from "../lib/plots.js";
 import { Session, closeKind, closeReason } from "../lib/socket.js";
@@ -40,6 +43,8 @@ const state = {
   liveTimer: null,
   classNames: ["class 0", "class 1", "class 2"],
   pendingEps: null, // an ε chosen after the teachers finished: it waits for a restart
+  hidden: {}, // run settings a lesson's step set that the form has no box for
+  step: null, // a lesson's step that came before the session: {form, play}, applied at hello
 };
 const history = new History();
 const views = RUNS.map(() => ({ radius: null }));
@@ -49,8 +54,10 @@ const views = RUNS.map(() => ({ radius: null }));
 const socket = new Session({
   onHello() {
     // a fresh session on the server: the lab the form shows (or, the first time, the lab's defaults)
-    startLab(state.form ? distillMessage(state.form, DISPLAY_POINTS) : { type: "distill", config: { ...START, display_points: DISPLAY_POINTS } });
+    if (state.step) return startStep();
+    startLab(state.form ? distillMessage(state.form, DISPLAY_POINTS, state.hidden) : { type: "distill", config: { ...START, display_points: DISPLAY_POINTS } });
     socket.send({ type: "set", speed: readNumber("speed") ?? 20 });
+    return undefined;
   },
   onFrame(frame) {
     if (!state.accepting || frame.header.mode !== "distill") return;
@@ -61,7 +68,9 @@ const socket = new Session({
     scheduleRender();
   },
   onText(msg) {
-    if (msg.type === "state") {
+    if (msg.type === "lesson") {
+      lesson.receive(msg);
+    } else if (msg.type === "state") {
       if (msg.mode !== "distill") return;
       state.accepting = true;
       state.playing = msg.playing;
@@ -70,7 +79,7 @@ const socket = new Session({
       state.classNames = msg.class_names;
       fillForm(state.form);
       updateButtons();
-    } else if (msg.type === "error") {
+    } else if (msg.type === "error" && !lesson.failed(msg.message)) {
       showError(msg.message);
     }
   },
@@ -78,6 +87,7 @@ const socket = new Session({
     if (conn === "connecting") setConn("connecting", "connecting…");
     else if (conn === "open") setConn("open", "connected");
     else {
+      lesson.disconnected();
       state.accepting = false;
       state.playing = false;
       updateButtons();
@@ -91,6 +101,36 @@ const socket = new Session({
     }
   },
 }, { reconnect: true });
+
+// ---- a lesson ----------------------------------------------------------------------------------
+
+/** The lab fields the `distill` control sends itself (the rest of a step's config goes as `hidden`). */
+const SENT = ["dataset", "similarity", "seed", "eps", "lr", "temperature", "alpha", "teacher_steps", "student_steps",
+  "student_hidden", "student_penultimate"];
+
+/** Put the lab in a lesson step's settings: at once when the session is there, else when it says hello. */
+function applyStep(settings) {
+  state.step = distillStep(settings);
+  if (socket.ready && state.form) startStep();
+}
+
+/** Start the lab of the step waiting (state.step): the form's values with the step's on top, then play or pause. */
+function startStep() {
+  const { form, play } = state.step;
+  state.step = null;
+  state.pendingEps = null;
+  $("eps-hint").hidden = true;
+  state.hidden = Object.fromEntries(Object.entries(form).filter(([name]) => !SENT.includes(name)));
+  // the lab's defaults under the step (T, α and the phases' lengths as the form has them; before the first state
+  // they are left out of the message, and the server's defaults hold)
+  const lab = { ...(state.form || {}), ...BOOT.defaults, ...START, ...form };
+  if (state.form) fillForm(lab);
+  startLab(distillMessage(lab, DISPLAY_POINTS, state.hidden));
+  socket.send({ type: "set", speed: readNumber("speed") ?? 20 });
+  socket.send({ type: play ? "play" : "pause" });
+}
+
+const lesson = new LessonPanel({ apply: applyStep, send: (message) => socket.send(message) });
 
 function startLab(message) {
   state.accepting = false;
@@ -261,6 +301,7 @@ function init() {
     else socket.send({ type: "set", lr });
   });
   socket.connect();
+  lesson.start();
   whenPlotly(() => {
     state.plotly = true;
     scheduleRender();

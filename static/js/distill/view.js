@@ -77,11 +77,12 @@ export function formatProb(p) {
   return p.toExponential(1);
 }
 
-/** The `distill` control for the form's values ({dataset, similarity, seed, ..., teacher_steps, ...}). */
-export function distillMessage(form, displayPoints) {
+/** The `distill` control for the form's values ({dataset, similarity, seed, ..., teacher_steps, ...}); `hidden`: run
+settings the form has no box for (a lesson's step may set them). */
+export function distillMessage(form, displayPoints, hidden = {}) {
   return {
     type: "distill",
-    config: { dataset: form.dataset, similarity: form.similarity, seed: form.seed, eps: form.eps, lr: form.lr,
+    config: { ...hidden, dataset: form.dataset, similarity: form.similarity, seed: form.seed, eps: form.eps, lr: form.lr,
       display_points: displayPoints },
     temperature: form.temperature,
     alpha: form.alpha,

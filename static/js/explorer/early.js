@@ -7,7 +7,18 @@
   if (/[?&]present=(1|true|yes|on)(&|$)/i.test(location.search)) document.documentElement.classList.add("present");
   // main.js may have run first (both load async): its Session then opened the socket and left null here
   if (!("WebSocket" in window) || window.__earlySocket !== undefined) return;
-  var url = (location.protocol === "https:" ? "wss" : "ws") + "://" + location.host + "/ws";
+  // this browser's id (lib/socket.js browserId: the same key, the same rule), so the page adopts this socket
+  var id = null;
+  try { id = localStorage.getItem("lse-browser"); } catch (e) { id = null; }
+  if (!id || !/^[A-Za-z0-9_-]{8,64}$/.test(id)) {
+    var letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    var bytes = crypto.getRandomValues(new Uint8Array(22));
+    id = "";
+    for (var i = 0; i < bytes.length; i++) id += letters[bytes[i] % letters.length];
+    try { localStorage.setItem("lse-browser", id); } catch (e) { /* kept for this page only */ }
+  }
+  window.__lseBrowser = id;
+  var url = (location.protocol === "https:" ? "wss" : "ws") + "://" + location.host + "/ws?browser=" + id;
   var early = { url: url, buffer: [], closeEvent: null };
   try {
     early.ws = new WebSocket(url);

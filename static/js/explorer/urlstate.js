@@ -1,8 +1,9 @@
 /** Settings ↔ URL query: every control, the scenario, the seed, `hide=`, `play=`, the projector view
 `present=1`, a moment of the run `at=N` (the copied link's step) and a CSV run's file (`data=`, `label=`,
-`class=`: lib/csvpick.js), via history.replaceState. */
+`class=`: lib/csvpick.js), via history.replaceState; a lesson's `lesson=`, `step=` and `room=` are kept as they are. */
 
 import { readDataParams, writeDataParams } from "../lib/csvpick.js";
+import { keepLessonParams } from "../lib/lesson.js";
 
 /** The settings applied live (no reset) and those that rebuild the run, each with its type in the URL. */
 const LIVE = { eps: "float", lr: "float", speed: "int", fps: "int" };
@@ -83,10 +84,10 @@ export function queryFor({ settings, scenario, hide, play, present, data = null 
   return params.toString();
 }
 
-/** Replace the address bar's query (no history entry, no reload). */
+/** Replace the address bar's query (no history entry, no reload); a lesson's parameters stay (lib/lesson.js). */
 export function writeUrl(state) {
-  const url = `${location.pathname}?${queryFor(state)}`;
-  history.replaceState(null, "", url);
+  const params = keepLessonParams(location.search, new URLSearchParams(queryFor(state)));
+  history.replaceState(null, "", `${location.pathname}?${params}`);
 }
 
 /** The absolute link that reproduces this run (in the usual view: attendees get the controls), at step `at`

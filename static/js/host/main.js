@@ -1,7 +1,11 @@
-/** The room page: asks /api/room every refresh_ms and shows it (numbers, warning, workers). */
+/** The room page: asks /api/room every refresh_ms and shows it (numbers, warning, workers, the room store's health,
+the lesson's controls: host/lessonhost.js); `?present=1`, the projector view (host/projector.js), the same way. */
 
 import { $, readBoot, setText } from "../lib/dom.js";
+import { storeLine } from "./answers.js";
 import { ago, roomTexts, workerRow } from "./format.js";
+import { LessonHost } from "./lessonhost.js";
+import { Projector } from "./projector.js";
 
 const boot = readBoot();
 let updatedAt = Date.now();
@@ -12,7 +16,23 @@ function showState(state, text) {
   setText(conn, text);
 }
 
+const projector = $("projector") ? new Projector() : null;
+const host = projector ? null : new LessonHost((lesson) => host.render(lesson));
+
 function render(room) {
+  const down = storeLine(room.store);
+  $("store-down").hidden = down === null;
+  setText($("store-down"), down || "");
+  if (projector) projector.render(room);
+  else renderRoom(room);
+  updatedAt = Date.now();
+  setText($("room-updated"), "now");
+}
+
+/** The host's view: the lesson's controls and the room's numbers. */
+function renderRoom(room) {
+  host.render(room.lesson);
+  host.showAddress(room.public_url);
   for (const [id, text] of Object.entries(roomTexts(room))) setText($(id), text);
   $("room-warning").hidden = !room.warning;
   setText($("room-warning-text"), room.warning || "");
@@ -33,8 +53,6 @@ function render(room) {
     bar.firstElementChild.style.width = `${Math.min(cpu ?? 0, 100)}%`;
     return tr;
   }));
-  updatedAt = Date.now();
-  setText($("room-updated"), "now");
 }
 
 async function poll() {
@@ -54,6 +72,10 @@ async function poll() {
   setTimeout(poll, boot.refresh_ms);
 }
 
+if (host) {
+  host.bind();
+  host.load().then(() => host.render(boot.room.lesson));
+}
 render(boot.room);
 setInterval(() => setText($("room-updated"), ago(Date.now() - updatedAt)), 1000);
 setTimeout(poll, boot.refresh_ms);

@@ -32,9 +32,41 @@ export function backoff(attempt) {
   return Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** attempt);
 }
 
-/** ws:// or wss:// for /ws on the page's own host. */
-export function socketUrl(loc) {
-  return `${loc.protocol === "https:" ? "wss" : "ws"}://${loc.host}/ws`;
+/** ws:// or wss:// for /ws on the page's own host, naming the browser (`?browser=ID`) when given. */
+export function socketUrl(loc, browser = null) {
+  const query = browser ? `?browser=${encodeURIComponent(browser)}` : "";
+  return `${loc.protocol === "https:" ? "wss" : "ws"}://${loc.host}/ws${query}`;
+}
+
+const BROWSER_KEY = "lse-browser"; // localStorage: this browser's random id (explorer/early.js reads it too)
+const BROWSER_ID = /^[A-Za-z0-9_-]{8,64}$/; // what the server takes (docs/protocol.md)
+
+/** A new random browser id: 22 letters and digits. */
+export function newBrowserId(random = (n) => crypto.getRandomValues(new Uint8Array(n))) {
+  const letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  return Array.from(random(22), (b) => letters[b % letters.length]).join("");
+}
+
+/** This browser's id, one answer per browser in a lesson: kept in localStorage (a fresh one per page where the
+browser keeps nothing); the one early.js made when it ran first. */
+export function browserId() {
+  if (typeof window !== "undefined" && window.__lseBrowser) return window.__lseBrowser;
+  let id = null;
+  try {
+    id = localStorage.getItem(BROWSER_KEY);
+  } catch {
+    id = null; // storage refused (a private window's setting): an id for this page only
+  }
+  if (!id || !BROWSER_ID.test(id)) {
+    id = newBrowserId();
+    try {
+      localStorage.setItem(BROWSER_KEY, id);
+    } catch {
+      // kept for this page only
+    }
+  }
+  if (typeof window !== "undefined") window.__lseBrowser = id;
+  return id;
 }
 
 /** One session over /ws. handlers: onHello(msg), onFrame(frame, ArrayBuffer) with the frame decoded in stream order
@@ -51,7 +83,7 @@ export class Session {
     this.helloSeen = false;
     this.attempt = 0;
     this.retryTimer = null;
-    this.url = socketUrl(location);
+    this.url = socketUrl(location, browserId());
     setInterval(() => {
       if (document.visibilityState === "visible") this.send({ type: "ping" });
     }, PING_MS);

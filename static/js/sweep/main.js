@@ -1,9 +1,12 @@
-/** The ε sweep page: one model per ε, trained as one vectorized bank, streamed live and plotted against ε. */
+/** The ε sweep page: one model per ε, trained as one vectorized bank, streamed live and plotted against ε. A lesson's
+step may fill the form and start the sweep (lib/lessonpanel.js); with a lesson the page connects at once. */
 
 import { CsvFile } from "../lib/csvpick.js";
 import { $, readBoot, setText } from "../lib/dom.js";
 import { downloadText } from "../lib/download.js";
 import { describeEps, parseEpsList, sameEps } from "../lib/epslist.js";
+import { sweepStep } from "../lib/lesson.js";
+import { LessonPanel } from "../lib/lessonpanel.js";
 import { applyLimits } from "../lib/limits.js";
 import { whenPlotly, NO_PLOTLY } from "../lib/plots.js";
 import { Session, closeKind, closeReason } from "../lib/socket.js";
@@ -28,6 +31,7 @@ const state = {
   renderTimer: null,
   lastRender: 0,
   plotly: false,
+  hidden: {}, // run settings a lesson's step set that the form has no box for
 };
 
 /** A close event in a user's words; 1013 (explorer full) carries the server's own reason. */
@@ -58,13 +62,16 @@ const socket = new Session({
     scheduleRender();
   },
   onText(msg) {
-    if (msg.type === "state") {
+    if (msg.type === "lesson") {
+      lesson.receive(msg);
+    } else if (msg.type === "state") {
       if (msg.mode === "sweep" && sameEps(msg.sweep_eps, state.eps)) state.accepting = true;
       state.playing = msg.playing;
       updateButtons();
     } else if (msg.type === "dataset") {
       csv.answered(msg.summary);
     } else if (msg.type === "error") {
+      if (lesson.failed(msg.message)) return;
       state.stopping = null;
       updateButtons();
       if (!csv.failed(msg.message)) showError(msg.message);
@@ -81,6 +88,7 @@ const socket = new Session({
       opening.reject(new Error(closeText(event)));
       opening = null;
     } else {
+      lesson.disconnected();
       state.playing = false;
       state.accepting = false;
       setConn("closed", "disconnected");
@@ -123,6 +131,7 @@ function updateButtons() {
 function formConfig() {
   const num = (id) => Number($(id).value);
   return {
+    ...state.hidden,
     dataset: $("sweep-dataset").value,
     similarity: num("sweep-similarity"),
     label_noise: num("sweep-noise"),
@@ -134,7 +143,7 @@ function formConfig() {
 
 /** Start (or restart) the sweep: connect if needed, send `sweep`, the speed, then `play`. */
 async function start(event) {
-  event.preventDefault();
+  if (event) event.preventDefault();
   $("sweep-error").hidden = true;
   let eps;
   try {
@@ -203,6 +212,31 @@ function previewEps() {
   }
 }
 
+// ---- a lesson ----------------------------------------------------------------------------------
+
+/** The form's boxes for the run settings a step may set. */
+const CONFIG_BOXES = { dataset: "sweep-dataset", similarity: "sweep-similarity", label_noise: "sweep-noise", seed: "sweep-seed" };
+
+/** Put the form in a lesson step's settings (ε list, stop step, run settings) and start the sweep unless it says not to. */
+function applyStep(settings) {
+  const step = sweepStep(settings);
+  if (step.eps !== null) $("sweep-eps").value = step.eps;
+  if (step.steps !== null) $("sweep-steps").value = String(step.steps);
+  const hidden = { ...step.config };
+  for (const [name, id] of Object.entries(CONFIG_BOXES)) {
+    if (name in hidden) $(id).value = String(hidden[name]);
+    delete hidden[name];
+  }
+  if ("ordered" in hidden) $("sweep-ordered").checked = Boolean(hidden.ordered);
+  for (const name of ["ordered", "display_points", "eps", "device"]) delete hidden[name];
+  state.hidden = hidden;
+  csv.showBox($("sweep-dataset").value === "csv");
+  previewEps();
+  if (step.play) start(null);
+}
+
+const lesson = new LessonPanel({ apply: applyStep, send: (message) => socket.send(message) });
+
 function init() {
   applyLimits(document, LIMITS);
   const d = BOOT.defaults;
@@ -223,6 +257,8 @@ function init() {
   });
   $("sweep-error-close").addEventListener("click", () => { $("sweep-error").hidden = true; });
   previewEps();
+  if (lesson.wantsRoom) openSession().catch((err) => showError(err.message));
+  lesson.start();
   whenPlotly(() => {
     state.plotly = true;
     render();
