@@ -187,6 +187,8 @@ class Classroom:
             if live is None or not measured or len(measured) != 2 or live.session.is_sweep:
                 continue
             m = measured[1]["metrics"]
+            if not m.get("steps"):
+                continue  # a run that has not trained (a page on the calculator keeps one idle): not a point yet
             rows.append({"ticket": conn.ticket, "worker": self.store.worker, "browser": conn.browser,
                          "eps": m.get("eps"), "val_acc": m.get("val_acc"), "val_ece": m.get("ece"),
                          "gap": m.get("logit_gap"), "step": m.get("steps")})
