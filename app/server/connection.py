@@ -146,7 +146,7 @@ class Connection:
             config, fps_cap=self.settings.fps_cap, max_steps_per_second=self.settings.max_steps_per_second))
         self.live.room_paused = self.classroom.state.paused and self.classroom.lesson is not None
         await self.send_text({**self.live.state(), "type": "hello"})
-        await self.send_text(self.classroom.message(self))  # a late joiner lands where the room is
+        await self.send_text(await self.classroom.welcome(self))  # a late joiner lands where the room is
         self.loop.join(self)
         receiver = asyncio.create_task(self.receive())
         watchdog = asyncio.create_task(self.watch())
