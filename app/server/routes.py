@@ -102,8 +102,7 @@ async def readyz(request: Request) -> JSONResponse:
     full = here >= state.settings.max_sessions
     ready = not (full or draining)
     reason = "draining" if draining else "full" if full else None
-    body = {"ready": ready, "reason": reason, "sessions": here, "max_sessions": state.settings.max_sessions,
-            "replica": state.store.replica}
+    body = {"ready": ready, "reason": reason, "sessions": here, "max_sessions": state.settings.max_sessions}
     return JSONResponse(body, 200 if ready else 503, headers={"cache-control": "no-store"})
 
 
