@@ -206,3 +206,23 @@ def test_the_server_s_handle_fails_fast_while_redis_is_away_and_answers_again_on
         await handle.close()
 
     asyncio.run(go())
+
+
+def test_rediss_with_a_password_talks_tls(tmp_path: Path) -> None:
+    with RedisServer(password="tls-pass", base=tmp_path, tls=True) as server:
+        assert server.url.startswith("rediss://:tls-pass@127.0.0.1:")
+        Settings(redis_url=server.url)  # the setting's check takes it, query and all
+        s = RedisStore(server.url, "vm:8001", 3)
+        assert s.acquire("vm:1:aaa", 1, "browser-0001") and s.count() == 1
+        assert wait_for_redis(server.url, 1.0) is None
+        plain = f"redis://:tls-pass@127.0.0.1:{server.port}/0"  # the same port without TLS: no answer
+        assert wait_for_redis(plain, 0.5) is not None
+
+
+@pytest.mark.parametrize("url", ["http://redis:6379/0", "redis://", "redis://:secret-pw@/0", "redis://redis:port/0",
+                                 "redis://redis:6379/db", "redis://red is:6379/0", "redis://redis:6379/0#frag"])
+def test_a_bad_redis_url_is_one_sentence_that_never_shows_the_password(url: str) -> None:
+    with pytest.raises(ValueError) as refused:
+        Settings(redis_url=url)
+    said = str(refused.value)
+    assert said.startswith("REDIS_URL") and "\n" not in said and "secret-pw" not in said

@@ -30,11 +30,12 @@ REDIS_SERVER = shutil.which("redis-server") or ("/usr/bin/redis-server" if os.ac
 
 
 class RedisServer:
-    def __init__(self, password: str = "", base: Path | None = None) -> None:
+    def __init__(self, password: str = "", base: Path | None = None, tls: bool = False) -> None:
         if REDIS_SERVER is None:
             raise RuntimeError("redis-server is not installed (make test installs it: apt-get install redis-server)")
         self.port = free_port()
         self.password = password
+        self.tls = tls  # TLS only (rediss://), with a self-signed certificate for 127.0.0.1 made by openssl
         self._owned = base is None
         self.dir = Path(tempfile.mkdtemp(prefix="lse-redis-", dir=base))
         self.proc: subprocess.Popen[bytes] | None = None
@@ -42,6 +43,8 @@ class RedisServer:
     @property
     def url(self) -> str:
         auth = f":{self.password}@" if self.password else ""
+        if self.tls:
+            return f"rediss://{auth}127.0.0.1:{self.port}/0?ssl_ca_certs={self.dir / 'cert.pem'}"
         return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisServer:
@@ -51,6 +54,11 @@ class RedisServer:
                 "--logfile", str(self.dir / "redis.log"), "--protected-mode", "yes"]
         if self.password:
             args += ["--requirepass", self.password]
+        if self.tls:
+            self._certificate()
+            args[1:3] = ["--port", "0", "--tls-port", str(self.port), "--tls-cert-file", str(self.dir / "cert.pem"),
+                         "--tls-key-file", str(self.dir / "key.pem"), "--tls-ca-cert-file", str(self.dir / "cert.pem"),
+                         "--tls-auth-clients", "no"]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
                                      start_new_session=True)
 
@@ -63,13 +71,25 @@ class RedisServer:
             except redis.ConnectionError:
                 return False
 
-        wait_for(up, 30, f"redis-server on port {self.port} answering PING")
+        try:
+            wait_for(up, 30, f"redis-server on port {self.port} answering PING")
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def client(self) -> redis.Redis:
         """A redis-py client of this server (one connection, text replies, no retries)."""
-        return redis.Redis(port=self.port, password=self.password or None, decode_responses=True,
-                           socket_timeout=5, socket_connect_timeout=5, single_connection_client=True)
+        tls: dict[str, Any] = {"ssl": True, "ssl_ca_certs": str(self.dir / "cert.pem")} if self.tls else {}
+        return redis.Redis(host="127.0.0.1", port=self.port, password=self.password or None, decode_responses=True,
+                           socket_timeout=5, socket_connect_timeout=5, single_connection_client=True, **tls)
+
+    def _certificate(self) -> None:
+        if not (self.dir / "cert.pem").exists():
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                            "-keyout", str(self.dir / "key.pem"), "-out", str(self.dir / "cert.pem"),
+                            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                           check=True, capture_output=True, timeout=60)
 
     def command(self, *args: str) -> Any:
         """One command, its reply (OSError-like errors while the server is away: redis.ConnectionError)."""
