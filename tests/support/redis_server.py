@@ -1,7 +1,8 @@
 """A real Redis for the tests and benchmarks: Debian's `redis-server` on a free port, in a folder of its own.
 
-    with RedisServer() as redis:            # or RedisServer(password="s3cret")
-        redis.url                           # redis://127.0.0.1:PORT/0 (with :PASSWORD@ when given)
+    with RedisServer() as redis:            # or RedisServer(password="s3cret"), RedisServer(tls=True)
+        redis.url                           # redis://127.0.0.1:PORT/0 (with :PASSWORD@ when given; rediss://
+                                            # and the self-signed certificate openssl made, with tls)
         redis.kill(); redis.start()         # SIGKILL mid-lesson, then the same port and data again
         redis.command("DBSIZE"); redis.info("stats")
 
