@@ -69,6 +69,8 @@ RUN pip install --no-cache-dir --no-deps . \
 #   STATE_DIR     where the room's state lives (sessions, the lesson's step, answers): mount a volume there
 #   PUBLIC_URL    the address attendees open (http://ADDRESS:8000): inside Docker the server cannot see it
 #   LESSONS_DIR   a folder of lesson files of one's own, beside the built-in ones
+#   REDIS_URL     the room's state in Redis (redis://HOST:6379/0): every replica one room; empty: STATE_DIR
+#   DRAIN_SECONDS on SIGTERM, seconds a replica keeps its attendees before sending them to another one
 ENV WORKERS="" \
     MAX_SESSIONS=60 \
     FPS_CAP=30 \
@@ -81,7 +83,9 @@ ENV WORKERS="" \
     ROOM_MBPS=0 \
     STATE_DIR=/state \
     PUBLIC_URL="" \
-    LESSONS_DIR=""
+    LESSONS_DIR="" \
+    REDIS_URL="" \
+    DRAIN_SECONDS=20
 
 USER app
 EXPOSE 8000

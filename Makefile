@@ -34,7 +34,8 @@ install-test: $(VENV)/.installed-test $(AXE) system-deps
 
 # Debian's Chromium for the browser tests (playwright cannot download its own browser here), the
 # libatomic that playwright's bundled node needs, nginx for the scale-out test, Node.js for the page's
-# unit tests (tests/js, Node 18 or later) and iproute2 (ip, tc) for the slow-link test: apt-get, when missing.
+# unit tests (tests/js, Node 18 or later), iproute2 (ip, tc) for the slow-link test, redis-server (and openssl,
+# for its TLS test's certificate) for the room across replicas (tests/support/redis_server.py): apt-get, when missing.
 system-deps:
 	@missing=""; \
 	[ -x $(CHROMIUM) ] || missing="$$missing chromium fonts-dejavu-core"; \
@@ -42,6 +43,8 @@ system-deps:
 	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
 	ldconfig -p 2>/dev/null | grep -q 'libatomic.so.1 ' || missing="$$missing libatomic1"; \
 	command -v tc >/dev/null 2>&1 || [ -x /usr/sbin/tc ] || missing="$$missing iproute2"; \
+	command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing="$$missing redis-server"; \
+	command -v openssl >/dev/null 2>&1 || missing="$$missing openssl"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing with apt-get:$$missing"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

@@ -83,37 +83,47 @@ def child(conn: Connection, url: str, indices: list[int], play: bool) -> None:
 
 def measure(count: int, rounds: int, procs: int, play: bool) -> dict[str, Any]:
     load_start = loadavg()
-    ctx = mp.get_context("fork")
     with Server(max_sessions=count + 10, env={"HOST_CODE": CODE, "LESSONS_DIR": LESSONS}) as server:
-        pipes, children = [], []
-        for p in range(procs):
-            parent, end = ctx.Pipe()
-            proc = ctx.Process(target=child, args=(end, server.ws, list(range(p, count, procs)), play), daemon=True)
-            proc.start()
-            pipes.append(parent)
-            children.append(proc)
-        connected = sum(pipe.recv()[1] for pipe in pipes)
-        time.sleep(2.0)  # every session built and playing
-        sent: dict[int, float] = {}
-        sent_at = time.monotonic()
-        sent[host(server.http, "start", lesson="three-steps")["lesson"]["version"]] = sent_at
-        polls = []
-        for r in range(rounds):
-            time.sleep(1.0)
-            t0 = time.monotonic()
-            json.loads(OPENER.open(f"{server.http}/api/room?code={CODE}", timeout=60).read())
-            polls.append((time.monotonic() - t0) * 1e3)
-            t0 = time.monotonic()
-            answer = host(server.http, "next" if r % 2 == 0 else "prev")
-            sent[answer["lesson"]["version"]] = t0
-        time.sleep(2.0)
-        arrivals: dict[int, list[float]] = {}
-        for pipe in pipes:
-            pipe.send("stop")
-            for version, times in pipe.recv()[1].items():
-                arrivals.setdefault(version, []).extend(times)
-        for proc in children:
-            proc.join(timeout=10)
+        out = measure_room(server.ws, [server.http], count, rounds, procs, play)
+    out["loadavg_start"] = load_start
+    return out
+
+
+def measure_room(ws: str, hosts: list[str], count: int, rounds: int, procs: int, play: bool) -> dict[str, Any]:
+    """The rounds against a room already serving: attendees connect at `ws`; the host's commands go to `hosts` in
+    turn (one server, or each replica of a room in Redis: bench.replicas)."""
+    load_start = loadavg()
+    ctx = mp.get_context("fork")
+    pipes, children = [], []
+    for p in range(procs):
+        parent, end = ctx.Pipe()
+        proc = ctx.Process(target=child, args=(end, ws, list(range(p, count, procs)), play), daemon=True)
+        proc.start()
+        pipes.append(parent)
+        children.append(proc)
+    connected = sum(pipe.recv()[1] for pipe in pipes)
+    time.sleep(2.0)  # every session built and playing
+    sent: dict[int, float] = {}
+    sent_at = time.monotonic()
+    sent[host(hosts[0], "start", lesson="three-steps")["lesson"]["version"]] = sent_at
+    polls, seen = [], set()  # the projector's poll time, and the sessions /api/room counted
+    for r in range(rounds):
+        time.sleep(1.0)
+        http = hosts[r % len(hosts)]
+        t0 = time.monotonic()
+        seen.add(json.loads(OPENER.open(f"{http}/api/room?code={CODE}", timeout=60).read())["sessions"])
+        polls.append((time.monotonic() - t0) * 1e3)
+        t0 = time.monotonic()
+        answer = host(http, "next" if r % 2 == 0 else "prev")
+        sent[answer["lesson"]["version"]] = t0
+    time.sleep(2.0)
+    arrivals: dict[int, list[float]] = {}
+    for pipe in pipes:
+        pipe.send("stop")
+        for version, times in pipe.recv()[1].items():
+            arrivals.setdefault(version, []).extend(times)
+    for proc in children:
+        proc.join(timeout=10)
     last, each, missing = [], [], 0
     for version, t0 in sent.items():
         got = arrivals.get(version, [])
@@ -127,7 +137,8 @@ def measure(count: int, rounds: int, procs: int, play: bool) -> dict[str, Any]:
            "next_to_last_attendee_ms_max": rnd(max(last) if last else None, 1),
            "next_to_attendee_ms_p50": rnd(percentile(each, 50), 1),
            "next_to_attendee_ms_p95": rnd(percentile(each, 95), 1),
-           "missed": missing, "projector_poll_ms_p50": rnd(percentile(polls, 50), 1),
+           "missed": missing, "room_sessions_seen": sorted(seen),
+           "projector_poll_ms_p50": rnd(percentile(polls, 50), 1),
            "projector_poll_ms_p95": rnd(percentile(polls, 95), 1), "loadavg_start": load_start, "loadavg": loadavg()}
     p95 = out["next_to_last_attendee_ms_p95"]
     out["targets"] = {"next_reaches_all_p95_le_1s": p95 is not None and p95 <= 1000 and missing == 0}

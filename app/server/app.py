@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -36,11 +37,13 @@ from .routes import router
 from .settings import Settings
 from .sqlite_store import SqliteStore
 from .static import StaticFiles
-from .store import Store
+from .store import Store, StoreDown
 
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 64 * 1024  # the REST helpers take a few numbers; only /diagnose's routes need more (their own caps)
 SHUTDOWN_REASON = "the server is shutting down; the page will reconnect"
+DRAIN_REASON = "this server is closing; the page reconnects to another one"
+REDIS_BACKOFF = (0.5, 4.0)  # seconds between tries while Redis is away: doubling from the first, at most the second
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
@@ -149,8 +152,32 @@ async def close_sessions(app: FastAPI, reason: str, timeout: float = 1.0) -> Non
                            timeout=timeout)
 
 
+async def drain(app: FastAPI) -> bool:
+    """SIGTERM to a replica: take no one new at once (/readyz 503, handshakes refused), keep serving this worker's
+    attendees for DRAIN_SECONDS (or until they have left) so the proxy sends newcomers elsewhere, then let them be
+    closed. A server the room knows no other replica of (the embedded store: one machine) does not wait.
+    Whether it waited."""
+    store: Store = app.state.store
+    store.drain()
+    seconds = app.state.settings.drain_seconds
+    if not seconds or not app.state.connections:
+        return False
+    try:
+        others = [r for r in await store.replicas() if r["replica"] != store.replica and not r["draining"]]
+    except StoreDown:
+        others = [{}]  # the room store is away: another replica may well be there
+    if not others:
+        return False
+    log.warning("draining: %d sessions close in %g s", len(app.state.connections), seconds)
+    end = asyncio.get_running_loop().time() + seconds
+    while app.state.connections and asyncio.get_running_loop().time() < end:
+        await asyncio.sleep(0.2)
+    return True
+
+
 def _close_sessions_on_signal(app: FastAPI) -> Callable[[], None]:
-    """Chain SIGTERM/SIGINT: first close every session with a reason, then let uvicorn shut down.
+    """Chain SIGTERM/SIGINT: first close every session with a reason, then let uvicorn shut down. SIGTERM (an
+    orchestrator's stop) drains first (`drain`); SIGINT (Ctrl-C) does not wait.
 
     uvicorn's own shutdown closes open WebSockets with 1012 and no reason before the lifespan's
     shutdown runs, so the lifespan alone is too late to tell clients why. Returns the undo.
@@ -177,7 +204,8 @@ def _close_sessions_on_signal(app: FastAPI) -> Callable[[], None]:
 
         async def close_then_chain() -> None:
             try:
-                await close_sessions(app, SHUTDOWN_REASON)
+                drained = sig == signal.SIGTERM and await drain(app)
+                await close_sessions(app, DRAIN_REASON if drained else SHUTDOWN_REASON)
             finally:
                 chain(sig, frame)
 
@@ -194,10 +222,21 @@ def _close_sessions_on_signal(app: FastAPI) -> Callable[[], None]:
     return undo
 
 
+def open_store(settings: Settings) -> Store:
+    """The room store: Redis at REDIS_URL (every replica one room), else the embedded one under STATE_DIR."""
+    replica = f"{socket.gethostname()}:{settings.port}"  # this server, as the room names it
+    if settings.redis_url:
+        from .redis_store import RedisStore
+
+        backend = RedisStore(settings.redis_url, replica, settings.max_sessions)
+        return Store(backend, replica, settings.max_sessions, backoff=REDIS_BACKOFF)
+    return Store(SqliteStore(settings.resolved_state_dir(), settings.max_sessions), replica, settings.max_sessions)
+
+
 def create_app(settings: Settings | None = None, catalog: Catalog | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     torch.set_num_threads(settings.torch_threads)
-    store = Store(SqliteStore(settings.resolved_state_dir(), settings.max_sessions))
+    store = open_store(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -107,6 +107,19 @@ class Classroom:
                 "eps": conn.assigned_eps if s.spread else None, "following": conn.following, "content": content,
                 "mine": self.mine.get(conn.browser), "version": s.version}
 
+    async def welcome(self, conn: Connection) -> dict[str, Any]:
+        """The `lesson` message for a newcomer, with the answer its browser gave before it came (through another
+        worker or replica: a page that reconnected)."""
+        s = self.state
+        if self.lesson is not None and conn.browser not in self.mine:
+            try:
+                mine = await self.store.call("answers_by", s.run, s.step)
+            except StoreDown:
+                mine = {}
+            if (s.run, s.step) == (self.state.run, self.state.step):  # the room did not move meanwhile
+                self.mine.update(mine)
+        return self.message(conn)
+
     def tell(self, conn: Connection) -> None:
         conn.spawn_text(self.message(conn))
 

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
+from starlette.responses import PlainTextResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from ..engine.config import MAX_MESSAGE_BYTES, RunConfig
@@ -57,13 +58,17 @@ T = TypeVar("T")
 async def explorer_socket(ws: WebSocket) -> None:
     app = ws.app
     settings: Settings = app.state.settings
-    await ws.accept()
+    if app.state.shutting_down:  # draining: the proxy tries another replica (docs/deploy.md)
+        await elsewhere(ws, "this server is closing: another one takes new sessions")
+        return
     if not origin_allowed(ws.headers, settings):
         app.state.room.refused("origin")
+        await ws.accept()
         await ws.close(CLOSE_POLICY, "this page's origin may not open an explorer session")
         return
     if not token_ok(ws, settings):
         app.state.room.refused("code")
+        await ws.accept()
         await ws.close(CLOSE_POLICY, "an access code is needed: open the link the host gave you")
         return
     store: Store = app.state.store
@@ -73,14 +78,19 @@ async def explorer_socket(ws: WebSocket) -> None:
     except StoreDown:  # the room store is away: this worker admits up to its share, the room catches up later
         ticket = None if len(app.state.connections) >= settings.max_sessions else f"local-{uuid.uuid4().hex}"
     if ticket is None:
+        if await seats_elsewhere(store):  # this replica is full, another has seats: the proxy tries it
+            await elsewhere(ws, "this server is full: another one has seats")
+            return
         n = settings.max_sessions
         app.state.room.refused("full")
+        await ws.accept()
         await ws.close(CLOSE_TRY_AGAIN, f"The explorer is full ({n}/{n}). Try again in a minute.")
         return
     conn = Connection(ws, settings, app.state.compute_loop, app.state.classroom)
     conn.ticket, conn.browser = ticket, browser
     app.state.connections.add(conn)
     try:
+        await ws.accept()
         await conn.run()
     except (WebSocketDisconnect, OSError):
         pass  # the client left while we were talking to it (uvicorn's ClientDisconnected is an OSError)
@@ -88,6 +98,25 @@ async def explorer_socket(ws: WebSocket) -> None:
         with contextlib.suppress(StoreDown):
             await store.call("release", ticket)
         app.state.connections.discard(conn)
+
+
+async def seats_elsewhere(store: Store) -> int:
+    """Free seats on the room's other replicas (0 where the store knows none, or is away)."""
+    try:
+        return await store.seats_elsewhere()
+    except StoreDown:
+        return 0
+
+
+async def elsewhere(ws: WebSocket, reason: str) -> None:
+    """Refuse the handshake itself with HTTP 503 (ASGI's websocket.http.response): a proxy then tries the next
+    replica (nginx `proxy_next_upstream http_503`), and a page whose proxy found none reconnects after its wait.
+    A server without the extension: close 1013 with the reason, as a full room does."""
+    try:
+        await ws.send_denial_response(PlainTextResponse(reason + "\n", 503, headers={"retry-after": "2"}))
+    except RuntimeError:
+        await ws.accept()
+        await ws.close(CLOSE_TRY_AGAIN, reason)
 
 
 def browser_id(given: str | None) -> str:
@@ -118,7 +147,7 @@ class Connection:
             config, fps_cap=self.settings.fps_cap, max_steps_per_second=self.settings.max_steps_per_second))
         self.live.room_paused = self.classroom.state.paused and self.classroom.lesson is not None
         await self.send_text({**self.live.state(), "type": "hello"})
-        await self.send_text(self.classroom.message(self))  # a late joiner lands where the room is
+        await self.send_text(await self.classroom.welcome(self))  # a late joiner lands where the room is
         self.loop.join(self)
         receiver = asyncio.create_task(self.receive())
         watchdog = asyncio.create_task(self.watch())

@@ -146,8 +146,8 @@ class Room:
         return {
             "sessions": sessions,
             "max_sessions": settings.max_sessions,
-            "workers": [{"pid": w["pid"], "host": w.get("host"), "sessions": w["sessions"],
-                         "cpu_percent": w["cpu_percent"]} for w in workers],
+            "workers": [{"pid": w["pid"], "host": w.get("host"), "replica": w.get("replica", self.store.replica),
+                         "sessions": w["sessions"], "cpu_percent": w["cpu_percent"]} for w in workers],
             "cpus": len(os.sched_getaffinity(0)),
             "playing": len(fps),
             "fps_cap": settings.fps_cap,

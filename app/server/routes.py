@@ -1,4 +1,5 @@
-"""HTTP routes: the page, /healthz and small REST helpers (loss calculator, scenarios, defaults)."""
+"""HTTP routes: the page, /healthz, /livez and /readyz, and small REST helpers (loss calculator, scenarios,
+defaults)."""
 
 from __future__ import annotations
 
@@ -81,6 +82,30 @@ async def healthz(request: Request) -> dict[str, Any]:
     }
 
 
+@router.get("/livez")
+async def livez() -> dict[str, str]:
+    """200 while the process serves: never tied to load, so an orchestrator never restarts a busy replica."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> JSONResponse:
+    """200 while this replica takes sessions; 503 while it is full (its MAX_SESSIONS) or draining (SIGTERM), so
+    a proxy or Kubernetes sends newcomers elsewhere. A room store that is away does not make it unready: the
+    count is then this worker's own (the cap's rule while the store is away)."""
+    state = request.app.state
+    try:
+        here = await state.store.here()
+    except StoreDown:
+        here = len(state.connections)
+    draining = bool(state.shutting_down or state.store.draining)
+    full = here >= state.settings.max_sessions
+    ready = not (full or draining)
+    reason = "draining" if draining else "full" if full else None
+    body = {"ready": ready, "reason": reason, "sessions": here, "max_sessions": state.settings.max_sessions}
+    return JSONResponse(body, 200 if ready else 503, headers={"cache-control": "no-store"})
+
+
 async def _sessions(request: Request) -> int:
     """Open sessions across the server's workers (the room store's count; this worker's own while it is away)."""
     try:
@@ -99,10 +124,15 @@ async def _room(request: Request) -> dict[str, Any]:
         lesson = await state.classroom.report()
     except StoreDown:
         public, lesson = None, None
+    try:  # the room's replicas (this server alone, embedded): its capacity is theirs together
+        replicas = await store.replicas()
+    except StoreDown:
+        replicas = []
     urls, notes = attendee_urls(state.settings, request.headers.get("host"), request.url.scheme, public)
     room = dict(await state.room.report(state.settings, state.device, urls, notes))
     room.update(lesson=lesson, public_url=public or state.settings.public_url or None,
-                store={"kind": store.kind, "ok": store.ok, "since": store.since})
+                store={"kind": store.kind, "ok": store.ok, "since": store.since}, replica=store.replica,
+                replicas=replicas, max_sessions=sum(r["max_sessions"] for r in replicas) or state.settings.max_sessions)
     return room
 
 

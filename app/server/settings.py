@@ -60,6 +60,13 @@ class Settings:
     public_url: str = field(default="", metadata=_env("PUBLIC_URL"))
     # a folder of lesson files of one's own (TOML, docs/lessons.md), offered beside the lessons that ship
     lessons_dir: str = field(default="", metadata=_env("LESSONS_DIR"))
+    # the room's state in Redis instead of STATE_DIR, so that every replica on every machine is one room:
+    # redis://HOST:6379/0, rediss:// for TLS, redis://:PASSWORD@HOST:6379/0 (docs/deploy.md); empty: embedded
+    redis_url: str = field(default="", metadata=_env("REDIS_URL"))
+    # seconds a replica told to stop (SIGTERM) keeps serving its attendees, taking no one new, before it closes
+    # their sessions (1001): time for the proxy to send newcomers elsewhere. Only where the room has another
+    # replica to go to (REDIS_URL); a server alone closes at once
+    drain_seconds: float = field(default=20.0, metadata=_env("DRAIN_SECONDS", 0, 3600))
     torch_threads: int = 1  # tiny models are overhead-bound: one thread per worker
     warm_up: bool = False  # the real server trains a throwaway session at start, so the first visitor waits less
 
@@ -71,6 +78,8 @@ class Settings:
                              f"got {self.host_code!r}")
         if self.public_url:
             check_public_url(self.public_url, "PUBLIC_URL")
+        if self.redis_url:
+            check_redis_url(self.redis_url, "REDIS_URL")
         if self.host_code and self.host_code == self.access_code:
             raise ValueError("HOST_CODE must differ from ACCESS_CODE: every attendee knows the access code")
 
@@ -111,6 +120,26 @@ def check_public_url(url: str, label: str) -> str:
     except ValueError:
         raise ValueError(f"{label} has a port that is not a number: {url!r}") from None
     return url.rstrip("/")
+
+
+def check_redis_url(url: str, label: str) -> str:
+    """redis://HOST[:PORT][/DB] or rediss:// (TLS), with USER:PASSWORD@ or :PASSWORD@ if need be; ValueError in
+    words otherwise (the password never repeated)."""
+    parts = urlsplit(url)
+    shown = url if parts.password is None else url.replace(parts.password, "***", 1)
+    hint = (f"{label} must be the room's Redis, such as redis://HOST:6379/0 (rediss:// for TLS, "
+            f"redis://:PASSWORD@HOST:6379/0 with a password), got {shown!r}")
+    if parts.scheme not in ("redis", "rediss") or not parts.hostname or parts.fragment or len(url) > 500 \
+            or any(ch.isspace() for ch in url):
+        raise ValueError(hint)
+    try:
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError:
+        raise ValueError(hint) from None
+    db = parts.path.strip("/")
+    if db and not (db.isdigit() and int(db) < 10_000):
+        raise ValueError(f"{label}'s database must be a number, such as /0, got {shown!r}")
+    return url
 
 
 def _check(f: dataclasses.Field[Any], value: Any, label: str) -> Any:

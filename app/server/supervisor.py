@@ -10,6 +10,7 @@ import socket
 import sqlite3
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ..engine.bank import resolve_device
 from ..engine.config import MAX_DATASET_MESSAGE_BYTES
@@ -18,6 +19,8 @@ from ..lessons import load as load_lessons
 from .join import ALL, attendee_urls, is_loopback_name
 from .settings import Settings
 from .sqlite_store import SqliteStore
+
+REDIS_START_WAIT = 5.0  # seconds the start waits for REDIS_URL to answer (compose may start Redis at the same time)
 
 
 class ServeError(Exception):
@@ -45,10 +48,13 @@ def serve(args: argparse.Namespace) -> int:
         load_lessons(extra=extra)  # a bad lesson file stops the start here, with the file, step and field named
     except LessonError as err:
         raise ServeError(str(err)) from None
-    try:
-        SqliteStore(state_dir, settings.max_sessions).close()  # the room's state can be kept there
-    except (OSError, sqlite3.Error) as err:
-        raise ServeError(f"STATE_DIR {state_dir}: the room's state cannot be kept there ({err})") from None
+    if settings.redis_url:
+        check_redis(settings)
+    else:
+        try:
+            SqliteStore(state_dir, settings.max_sessions).close()  # the room's state can be kept there
+        except (OSError, sqlite3.Error) as err:
+            raise ServeError(f"STATE_DIR {state_dir}: the room's state cannot be kept there ({err})") from None
     try:
         _probe(settings.host, settings.port)
     except OSError as err:
@@ -63,6 +69,23 @@ def serve(args: argparse.Namespace) -> int:
     else:  # no kernel load balancing across sockets: uvicorn's shared-socket workers
         uvicorn.run(APP, factory=True, host=settings.host, port=settings.port, workers=workers, **UVICORN)
     return 0
+
+
+def check_redis(settings: Settings) -> None:
+    """REDIS_URL at start: a Redis that refuses the password stops the server (one line); one that does not
+    answer yet is said once, and the server starts all the same (sessions work; the room waits for it)."""
+    from .redis_store import wait_for_redis
+
+    where = urlsplit(settings.redis_url)
+    shown = f"{where.scheme}://{where.hostname}:{where.port or 6379}{where.path}"
+    problem = wait_for_redis(settings.redis_url, REDIS_START_WAIT)
+    if problem is None:
+        return
+    why, for_good = problem
+    if for_good:
+        raise ServeError(f"REDIS_URL {shown}: {why}")
+    print(f"room store: Redis at {shown} does not answer yet ({why}); sessions work, and the room "
+          "(lesson, answers, /host's numbers) waits for it", file=sys.stderr, flush=True)
 
 
 def welcome(settings: Settings) -> list[str]:

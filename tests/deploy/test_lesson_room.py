@@ -12,9 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import websockets
-
-from tests.support import wire
+from tests.support import attendees
+from tests.support.attendees import Attendee, everyone
 from tests.support.server import ServerProcess, await_for, get_json
 
 CODE = "lead-the-room"
@@ -24,52 +23,7 @@ TIMEOUT = 60.0
 
 
 def post(server: ServerProcess, action: str, **body: Any) -> dict[str, Any]:
-    request = urllib.request.Request(f"{server.http}/api/lesson?code={CODE}", method="POST",
-                                     data=json.dumps({"action": action, **body}).encode(),
-                                     headers={"content-type": "application/json"})
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(request, timeout=30) as resp:
-        return dict(json.loads(resp.read()))
-
-
-class Attendee:
-    """One page's socket: keeps the latest `lesson` message, acknowledges frames as the page does."""
-
-    def __init__(self, url: str, browser: str) -> None:
-        self.url = f"{url}?browser={browser}"
-        self.lessons: list[dict[str, Any]] = []
-        self.ws: Any = None
-        self.reader: asyncio.Task[None] | None = None
-
-    async def open(self) -> Attendee:
-        self.ws = await websockets.connect(self.url, open_timeout=TIMEOUT, max_size=16 * 2**20)
-        self.reader = asyncio.create_task(self.read())
-        return self
-
-    async def read(self) -> None:
-        try:
-            while True:
-                msg = await wire.receive(self.ws, 3600)
-                if isinstance(msg, dict) and msg["type"] == "lesson":
-                    self.lessons.append(msg)
-        except (websockets.ConnectionClosed, asyncio.CancelledError):
-            pass
-
-    @property
-    def last(self) -> dict[str, Any]:
-        return self.lessons[-1] if self.lessons else {}
-
-    async def close(self) -> None:
-        if self.reader:
-            self.reader.cancel()
-        await self.ws.close()
-
-
-async def everyone(room: list[Attendee], what: str, check: Callable[[dict[str, Any]], bool]) -> None:
-    async def all_there() -> bool:
-        return all(check(a.last) for a in room)
-
-    await await_for(all_there, TIMEOUT, f"all {len(room)} attendees: {what}", 0.05)
+    return attendees.post(server.http, CODE, action, **body)
 
 
 def test_thirty_attendees_over_two_workers_follow_a_lesson(start_server: Callable[..., ServerProcess]) -> None:

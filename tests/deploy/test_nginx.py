@@ -11,21 +11,18 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import shutil
 import subprocess
-import tempfile
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import websockets
 
 from app.protocol.client import ExplorerClient
-from tests.support.server import REPO, Local, ServerProcess, free_port, get_json, stop_process, wait_for
+from tests.support.nginx import NGINX, NginxLocal
+from tests.support.server import REPO, ServerProcess, free_port, get_json, wait_for
 
-NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
 SESSIONS = 4
 TIMEOUT = 30.0  # seconds for one server message; the machine may be busy
 
@@ -35,59 +32,20 @@ if NGINX is None:
     pytest.skip("nginx is not installed (make test installs nginx-light)", allow_module_level=True)
 
 
-@dataclass
-class Proxy(Local):
-    port: int
-    prefix: Path
-    backends: tuple[ServerProcess, ServerProcess]
-    proc: subprocess.Popen[bytes]
-
-    def access_log(self) -> list[str]:
-        path = self.prefix / "access.log"
-        return path.read_text().splitlines() if path.exists() else []
-
-    def logs(self) -> str:
-        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')}"
-                         for p in sorted(self.prefix.glob("*.log")) + [b.log for b in self.backends] if p.exists())
-
-
 @pytest.fixture(scope="module")
-def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
+def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NginxLocal]:
     base = tmp_path_factory.mktemp("scale-out")
     backends: list[ServerProcess] = []
-    # Outside pytest's 0700 temp tree: started as root, nginx's worker processes run as an unprivileged user.
-    prefix = Path(tempfile.mkdtemp(prefix="lse-nginx-"))
-    proc: subprocess.Popen[bytes] | None = None
     try:
         backends += [ServerProcess(base=base).start(), ServerProcess(base=base).start()]
-        a, b = backends
-        port = free_port()
-        with (prefix / "nginx-local.out").open("wb") as out:
-            # nginx-local.sh writes nginx.conf from the template, checks it (nginx -t) and execs nginx in
-            # the foreground (the template says `daemon off;`): this process is nginx's master.
-            proc = subprocess.Popen(
-                ["bash", str(REPO / "deploy/nginx-local.sh"), str(prefix), str(port),
-                 f"127.0.0.1:{a.port}", f"127.0.0.1:{b.port}"],
-                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-            )
-        p = Proxy(port, prefix, (a, b), proc)
-
-        def up() -> bool:
-            if proc is not None and proc.poll() is not None:
-                raise AssertionError(f"nginx exited with {proc.returncode}:\n{p.logs()}")
-            return bool(get_json(p.http + "/healthz")["status"] == "ok")
-
-        wait_for(up, 30, "nginx answering /healthz")
-        yield p
+        with NginxLocal(*backends) as p:
+            yield p
     finally:
-        if proc is not None:
-            stop_process(proc, timeout=15)  # SIGTERM: nginx's fast shutdown (open WebSockets are cut)
         for server in backends:
             server.stop()
-        shutil.rmtree(prefix, ignore_errors=True)
 
 
-def test_page_healthz_and_static_files_through_nginx(proxy: Proxy) -> None:
+def test_page_healthz_and_static_files_through_nginx(proxy: NginxLocal) -> None:
     with urllib.request.urlopen(proxy.http + "/", timeout=10) as resp:
         assert resp.status == 200
         assert "<title>Label Smoothing Explorer</title>" in resp.read().decode()
@@ -100,7 +58,7 @@ def test_page_healthz_and_static_files_through_nginx(proxy: Proxy) -> None:
         assert resp.status == 200 and resp.read() == vendor.read_bytes()
 
 
-def test_sessions_through_nginx_are_served_by_both_backends(proxy: Proxy) -> None:
+def test_sessions_through_nginx_are_served_by_both_backends(proxy: NginxLocal) -> None:
     a, b = proxy.backends
     origin = f"http://127.0.0.1:{proxy.port}"  # what a browser on http://127.0.0.1:PORT/ sends
 
@@ -156,7 +114,7 @@ def test_sessions_through_nginx_are_served_by_both_backends(proxy: Proxy) -> Non
     wait_for(lambda: a.healthz()["sessions"] == b.healthz()["sessions"] == 0, 15, "both backends idle")
 
 
-def test_origin_check_sees_the_port_through_nginx(proxy: Proxy) -> None:
+def test_origin_check_sees_the_port_through_nginx(proxy: NginxLocal) -> None:
     """nginx passes Host with the port ($http_host): the page's own origin is accepted, others refused."""
 
     async def close_code(origin: str) -> tuple[int, str]:

@@ -42,7 +42,7 @@ STOP_TIMEOUT = 20.0  # seconds a server has to exit after SIGTERM before it is k
 # Every variable the app reads (app/server/settings.py, and the registry the supervisor hands its workers).
 APP_ENV = ("HOST", "PORT", "WORKERS", "DEVICE", "MAX_SESSIONS", "FPS_CAP", "MAX_STEPS_PER_SECOND",
            "IDLE_TIMEOUT", "ACCESS_CODE", "HOST_CODE", "COMPUTE_THREADS", "BATCH_SESSIONS", "ROOM_MBPS", "STATE_DIR",
-           "XDG_STATE_HOME", "PUBLIC_URL", "LESSONS_DIR")
+           "XDG_STATE_HOME", "PUBLIC_URL", "LESSONS_DIR", "REDIS_URL", "DRAIN_SECONDS")
 CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 T = TypeVar("T")
 
