@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -34,8 +35,7 @@ if TYPE_CHECKING:
 
 RETRY_SOON = 0.002  # seconds: a frame that is still leaving is looked at again this soon
 CATCH_UP = 2  # a late tick trains for up to this many tick periods: runs keep their speed while frames slow
-BEHIND_FPS = 12  # behind capacity, a session gets at most this many frames a second: the rest of the CPU trains
-BEHIND_FOR = 2.0  # seconds the loop counts as behind after a late tick (no flapping between the two modes)
+BEHIND_BUSY = 0.9  # the loop is behind while its ticks took this share of the last second or more
 IDLE, RETRY, TICK = "idle", "retry", "tick"
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,15 @@ class Member:
 _TWIN_SIZE = float(run_size(RunConfig(), 2))  # the default twin: the unit of Member.cost
 
 
+def catch_up(owed: float) -> tuple[int, float]:
+    """`owed` tick periods have passed untrained: the periods this tick trains for (1 to CATCH_UP) and what is still
+    owed after it. Fractions carry over, so ticks 1.25 periods apart train 5 periods in every 4 ticks; a tick a hair
+    early counts as one; beyond CATCH_UP the rest is dropped (a run slows rather than take ever longer ticks)."""
+    owed = min(owed, float(CATCH_UP))
+    periods = max(1, int(owed + 0.05))
+    return periods, max(owed - periods, -1.0)
+
+
 class ComputeLoop:
     """Owns every session of this worker process; `run` is its clock (started with the first session)."""
 
@@ -102,8 +111,8 @@ class ComputeLoop:
         self.wake = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
         self.ticks = 0
-        self.behind = False  # a tick took longer than a tick period, lately (within BEHIND_FOR)
-        self.behind_until = 0.0
+        self.behind = False  # ticks took BEHIND_BUSY of the last second or more: the CPU is the limit
+        self.tick_log: deque[tuple[float, float]] = deque()  # (start, seconds) of the last second's ticks
         self.largest_group = 0  # the most sessions trained as one bank so far (/healthz)
 
     # ---- membership ------------------------------------------------------------------------------
@@ -137,12 +146,13 @@ class ComputeLoop:
         loop = asyncio.get_running_loop()
         period = 1.0 / self.fps_cap
         next_tick = last_tick = loop.time()
+        owed = 0.0  # tick periods elapsed and not yet trained for (a late tick catches up, up to CATCH_UP)
         while self.members:  # the next session to join starts the loop again
             started = loop.time()
             at_tick = started >= next_tick - RETRY_SOON
             periods = 1
-            if at_tick:  # behind (a tick took longer than a period): train for the periods that passed, up to CATCH_UP
-                periods = min(CATCH_UP, max(1, round((started - last_tick) / period)))
+            if at_tick:  # train for the periods that passed since the last tick (more than one when late)
+                periods, owed = catch_up(owed + (started - last_tick) / period)
                 last_tick = started
             try:
                 need = await self.pass_once(at_tick, periods)
@@ -151,14 +161,22 @@ class ComputeLoop:
                 need = TICK
             now = loop.time()
             if at_tick:
-                if now > next_tick + period:
-                    self.behind_until = now + BEHIND_FOR
-                self.behind = now < self.behind_until
+                self.behind = self.busy_ticking(started, now)
                 next_tick = max(next_tick + period, now)  # whole periods: no drift; behind: tick again at once
             if need == IDLE:
                 await self.nap(None)
+                last_tick, owed = loop.time() - period, 0.0  # nothing trained while idle: nothing to catch up
             else:
                 await self.nap(min(RETRY_SOON, next_tick - now) if need == RETRY else next_tick - now)
+
+    def busy_ticking(self, started: float, now: float) -> bool:
+        """Log a tick that ran from `started` to `now`; True while the last second's ticks took BEHIND_BUSY of it
+        or more (the CPU is the limit: over a whole second, so one slow tick, a collection, is not)."""
+        log_ = self.tick_log
+        log_.append((started, now - started))
+        while log_[0][0] < now - 1.0:
+            log_.popleft()
+        return sum(seconds for _, seconds in log_) >= BEHIND_BUSY
 
     async def nap(self, timeout: float | None) -> None:
         """Sleep until poked or `timeout` seconds pass (None: until poked); not at all if controls wait."""
@@ -196,8 +214,7 @@ class ComputeLoop:
             if steps:
                 training = True
                 if at_tick and self._due(m, live):  # a late tick trains for the periods it stands for
-                    rationed = self.behind and now - m.frame_at < 1.0 / BEHIND_FPS  # frames wait, training does not
-                    want = frame_free and not rationed and conn.flow.may_send(now)
+                    want = frame_free and conn.flow.may_send(now)
                     jobs.append((m, Job(live, want, True, periods, self.behind)))
             elif live.dirty:
                 if not frame_free:

@@ -11,7 +11,7 @@ from app.protocol.frames import PREFIX, FrameDecoder
 from app.protocol.messages import parse_control
 from app.server.flow import FLOOR_PERIOD, WINDOW, FlowControl
 from app.server.live import LiveSession
-from app.server.loop import BEHIND_FPS, Busy, ComputeLoop, Member
+from app.server.loop import BEHIND_BUSY, CATCH_UP, Busy, ComputeLoop, Member, catch_up
 
 
 class FakeConnection:
@@ -241,7 +241,6 @@ def test_behind_capacity_metrics_and_regions_come_half_as_often() -> None:
         for _ in range(13):
             await loop.pass_once(at_tick=True)
             await settle()
-            loop.members[conn].frame_at = -1e9  # as if a twelfth of a second had passed (BEHIND_FPS)
         decoder = FrameDecoder()
         frames = [decoder.decode(f) for f in conn.frames]
         assert len(frames) == 13
@@ -251,23 +250,40 @@ def test_behind_capacity_metrics_and_regions_come_half_as_often() -> None:
     asyncio.run(scenario())
 
 
-def test_behind_capacity_frames_are_rationed_and_training_is_not() -> None:
-    """A full room on a small machine: each tick still trains every playing session, but a session gets a frame
-    at most BEHIND_FPS times a second, so the CPU goes to training first."""
+def test_late_ticks_catch_up_their_fractions_and_no_more_than_catch_up() -> None:
+    """Ticks 1.25 periods apart train 5 periods in 4 ticks (the run keeps its speed); on time, one each; a tick
+    ten periods late trains CATCH_UP of them and owes nothing after."""
+    owed, trained = 0.0, []
+    for _ in range(8):
+        periods, owed = catch_up(owed + 1.25)
+        trained.append(periods)
+    assert sum(trained) == 10 and set(trained) == {1, 2}
+    owed, trained = 0.0, []
+    for _ in range(5):
+        periods, owed = catch_up(owed + 0.98)  # a hair early, as a timer wakes
+        trained.append(periods)
+    assert trained == [1] * 5
+    assert catch_up(10.0) == (CATCH_UP, 0.0)
 
-    async def scenario() -> None:
-        loop, _ = make_loop()
-        conn = FakeConnection()
-        join(loop, conn)
-        conn.live.playing = True
-        loop.behind = True
-        for _ in range(5):  # five ticks in far less than a twelfth of a second
-            await loop.pass_once(at_tick=True)
-            await settle()
-        assert conn.live.session.step_count == 5 * 3 and len(conn.frames) == 1
-        loop.members[conn].frame_at -= 1.0 / BEHIND_FPS
-        await loop.pass_once(at_tick=True)
-        await settle()
-        assert len(conn.frames) == 2 and FrameDecoder().decode(conn.frames[0])["step"] == 3
 
-    asyncio.run(scenario())
+def test_the_loop_is_behind_only_while_ticks_fill_the_last_second() -> None:
+    """Behind means the CPU is the limit for a whole second: one slow tick, or ticks that fill half of each period,
+    are not; ticks back to back are, and a second later, lighter ticks are not."""
+    loop, _ = make_loop()
+    period = 1 / 30
+    now = 100.0
+    assert not loop.busy_ticking(now, now + 0.3)  # one slow tick (a collection, a burst of metrics)
+    now += 0.3
+    for _ in range(60):  # two seconds of ticks that take half their period
+        now += period
+        assert not loop.busy_ticking(now, now + period / 2)
+    behind = []
+    for _ in range(40):  # back to back: each tick takes longer than its period
+        behind.append(loop.busy_ticking(now, now + 1.2 * period))
+        now += 1.2 * period
+    assert behind[-1] and not behind[0] and sum(behind) > 10
+    assert BEHIND_BUSY < 1.0
+    for _ in range(31):  # a second of light ticks
+        now += period
+        late = loop.busy_ticking(now, now + 0.2 * period)
+    assert not late
