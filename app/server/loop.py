@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from .connection import Connection
 
 RETRY_SOON = 0.002  # seconds: a frame that is still leaving is looked at again this soon
-CATCH_UP = 2  # a late tick trains for up to this many tick periods: runs keep their speed while frames slow
+CATCH_UP = 2  # a late tick trains for up to this many tick periods: runs keep their speed through a slow tick
 BEHIND_BUSY = 0.9  # the loop is behind while its ticks took this share of the last second or more
 IDLE, RETRY, TICK = "idle", "retry", "tick"
 
@@ -152,7 +152,7 @@ class ComputeLoop:
             at_tick = started >= next_tick - RETRY_SOON
             periods = 1
             if at_tick:  # train for the periods that passed since the last tick (more than one when late)
-                periods, owed = catch_up(owed + (started - last_tick) / period)
+                periods, owed = self.catch_up(owed + (started - last_tick) / period)
                 last_tick = started
             try:
                 need = await self.pass_once(at_tick, periods)
@@ -169,6 +169,12 @@ class ComputeLoop:
             else:
                 await self.nap(min(RETRY_SOON, next_tick - now) if need == RETRY else next_tick - now)
 
+    def catch_up(self, owed: float) -> tuple[int, float]:
+        """The periods this tick trains for and what stays owed (`catch_up`); while the loop is behind, one and
+        nothing: the CPU is the limit, not one slow tick, and runs and frames slow down together, every session
+        alike (catching up would take the CPU from the frames and make every tick longer still)."""
+        return (1, 0.0) if self.behind else catch_up(owed)
+
     def busy_ticking(self, started: float, now: float) -> bool:
         """Log a tick that ran from `started` to `now`; True while the last second's ticks took BEHIND_BUSY of it
         or more (the CPU is the limit: over a whole second, so one slow tick, a collection, is not)."""
@@ -179,9 +185,12 @@ class ComputeLoop:
         return sum(seconds for _, seconds in log_) >= BEHIND_BUSY
 
     async def nap(self, timeout: float | None) -> None:
-        """Sleep until poked or `timeout` seconds pass (None: until poked); not at all if controls wait."""
+        """Sleep until poked or `timeout` seconds pass (None: until poked); not at all if controls wait, but the
+        event loop always gets one turn: the frames just built leave, and acknowledgements are read, before the next
+        tick looks at the windows (behind, ticks run back to back, and each page got a frame only every other one)."""
         self.wake.clear()
         if (timeout is not None and timeout <= 0) or any(m.conn.pending for m in self.members.values()):
+            await asyncio.sleep(0)
             return
         try:
             await asyncio.wait_for(self.wake.wait(), timeout)

@@ -264,6 +264,10 @@ def test_late_ticks_catch_up_their_fractions_and_no_more_than_catch_up() -> None
         trained.append(periods)
     assert trained == [1] * 5
     assert catch_up(10.0) == (CATCH_UP, 0.0)
+    loop, _ = make_loop()
+    assert loop.catch_up(1.5) == (1, 0.5)
+    loop.behind = True  # the CPU is the limit: runs slow down with the frames, nothing is owed
+    assert loop.catch_up(1.5) == (1, 0.0) and loop.catch_up(5.0) == (1, 0.0)
 
 
 def test_the_loop_is_behind_only_while_ticks_fill_the_last_second() -> None:
