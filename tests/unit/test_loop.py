@@ -291,3 +291,21 @@ def test_the_loop_is_behind_only_while_ticks_fill_the_last_second() -> None:
         now += period
         late = loop.busy_ticking(now, now + 0.2 * period)
     assert not late
+
+
+def test_a_loop_that_is_behind_still_lets_the_frames_it_built_leave() -> None:
+    """Ticks back to back (no time to sleep): the event loop still gets a turn between them, so the frame a tick
+    handed to its socket has left before the next tick asks whether the page's window is open."""
+
+    async def scenario() -> None:
+        loop, _ = make_loop()
+        left: list[bool] = []
+
+        async def send() -> None:
+            left.append(True)
+
+        task = asyncio.create_task(send())
+        await loop.nap(0.0)
+        assert left == [True] and task.done()
+
+    asyncio.run(scenario())
