@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 
 from app.server import flow
 from tests.conftest import WsSession
+from tests.support.server import wait_for
 
 Connect = Callable[..., Any]
 WAIT_S = 30.0
@@ -26,10 +27,8 @@ def server_side(client: TestClient) -> Any:
 
 
 def wait_until(what: str, check: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not check():
-        assert time.monotonic() < deadline, f"{what}: not within {WAIT_S:g} s"
-        time.sleep(0.01)
+    """Poll `check` until it holds (AssertionError naming `what` after WAIT_S, a give-up, not a measurement)."""
+    wait_for(check, WAIT_S, what, 0.01)
 
 
 def frames(s: WsSession, count: int) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import WsSession
+from tests.support.server import wait_for
 
 LESSONS = str(Path(__file__).resolve().parents[1] / "cases" / "lessons_good")
 CODE = "host-42"
@@ -40,10 +41,8 @@ def lesson(s: WsSession, until: Callable[[dict[str, Any]], bool] = lambda m: Tru
 
 
 def wait_until(what: str, check: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not check():
-        assert time.monotonic() < deadline, f"{what}: not within {WAIT_S:g} s"
-        time.sleep(0.02)
+    """Poll `check` until it holds (AssertionError naming `what` after WAIT_S, a give-up, not a measurement)."""
+    wait_for(check, WAIT_S, what, 0.02)
 
 
 def test_the_host_walks_a_room_through_a_lesson(room: TestClient, open_ws: Connect) -> None:
