@@ -6,6 +6,7 @@ with it, into the markup of templates/_diagnose_report.html.
 */
 
 import { drawReliability } from "../explorer/bars.js";
+import { $ as byId, headedRow } from "../lib/dom.js";
 import { makePainter } from "../explorer/painter.js";
 import { TemplatePlane } from "../explorer/plane.js";
 import { CLASS_COLORS, REFERENCE_COLOR, RUN_COLORS, baseLayout, htmlLegend, react, rgba } from "../lib/plots.js";
@@ -14,7 +15,6 @@ import { axisLabels, classLabel, describe, fmt, planeFrame, reliabilityFrame, su
 const SETS = ["train", "val"];
 const OTHER_CLASSES = "#c3c8d0";
 
-const byId = (id) => document.getElementById(id);
 
 export class ReportView {
   constructor() {
@@ -56,16 +56,8 @@ export class ReportView {
 
   fillSummary(report) {
     const rows = summaryRows(report).map(([what, value, note]) => {
-      const tr = document.createElement("tr");
-      const th = document.createElement("th");
-      th.scope = "row";
-      th.textContent = what;
-      const td = document.createElement("td");
-      td.textContent = value;
-      const small = document.createElement("td");
-      small.className = "note";
-      small.textContent = note;
-      tr.append(th, td, small);
+      const tr = headedRow(what, value, note);
+      tr.lastChild.className = "note";
       return tr;
     });
     byId("summary-table").tBodies[0].replaceChildren(...rows);

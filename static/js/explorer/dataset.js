@@ -2,7 +2,7 @@
 explorer adds: a link's file (`data=`, asked for and checked by its fingerprint), the message that rebuilds a
 csv run, the exports' file name and the inspected point's row. main.js hands it the server's answers. */
 
-import { $ } from "../lib/dom.js";
+import { $, headedRow } from "../lib/dom.js";
 import { CsvFile } from "../lib/csvpick.js";
 
 export class DatasetPanel extends CsvFile {
@@ -65,16 +65,7 @@ export class DatasetPanel extends CsvFile {
 /** The inspected point's row as the file has it: its line and [column, value] cells (inspector.js shows it). */
 export function rowTable(row) {
   const table = document.createElement("table");
-  for (const [column, value] of row.cells) {
-    const th = document.createElement("th");
-    th.scope = "row";
-    th.textContent = column;
-    const td = document.createElement("td");
-    td.textContent = value;
-    const tr = document.createElement("tr");
-    tr.append(th, td);
-    table.append(tr);
-  }
+  table.append(...row.cells.map(([column, value]) => headedRow(column, value)));
   const note = document.createElement("span");
   note.className = "muted";
   note.textContent = `row on line ${row.line.toLocaleString("en")} of the file`;

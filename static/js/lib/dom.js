@@ -12,3 +12,17 @@ export function setText(el, value) {
   const s = String(value);
   if (el && el.textContent !== s) el.textContent = s;
 }
+
+/** A table row headed by `label` (a <th scope="row">), then one <td> per value, as text. */
+export function headedRow(label, ...values) {
+  const th = document.createElement("th");
+  th.scope = "row";
+  th.textContent = label;
+  const tr = document.createElement("tr");
+  tr.append(th, ...values.map((value) => {
+    const td = document.createElement("td");
+    td.textContent = value;
+    return td;
+  }));
+  return tr;
+}
