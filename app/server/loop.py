@@ -69,7 +69,6 @@ class Member:
     conn: Connection
     phase: float = 0.0  # ticks owed: the session is due when this reaches 1 (fps below the tick rate)
     credit: float = 0.0  # behind capacity: a costly session waits until its credit pays for a tick
-    frame_at: float = -1e9  # loop time its last frame was built
     sends: set[asyncio.Task[None]] = field(default_factory=set)
 
     @property
@@ -199,7 +198,7 @@ class ComputeLoop:
 
     async def pass_once(self, at_tick: bool, periods: int = 1) -> str:
         """Apply controls; on a tick, train and frame the due sessions; show changes of idle ones at once.
-        `periods`: the tick periods this tick stands for (more than one when the loop is behind).
+        `periods`: the tick periods this tick stands for (more than one after a late tick, never while behind).
 
         Returns when to look next: IDLE (when something happens), RETRY (soon: a frame is still leaving)
         or TICK (at the next tick: something trains).
@@ -272,7 +271,6 @@ class ComputeLoop:
             return
         if frame is not None:
             conn.frame_out(frame, now)
-            m.frame_at = now
         diverged = live.session.diverged
         if diverged and not was_diverged:
             live.announce = False
